@@ -1,0 +1,771 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fakekernel.so - an LD_PRELOAD shim that plays the kernel's part for a fake sysfs tree
+ * (built by tests/fakesys/fakesys.sh), so early-vfio can be run on it unchanged.
+ *
+ * Only paths under $FAKE_SYSROOT/sys are touched; everything else goes straight to libc.
+ * Wrapped: open, open64, openat, openat64 (+ the _FORTIFY_SOURCE __open*_2 variants), write.
+ * Not wrapped: fopen/fwrite, pwrite, writev (glibc calls its internal open/write for them),
+ * so a program that writes sysfs through stdio is NOT emulated; the contract forbids that.
+ *
+ * What the kernel does and this shim mirrors (drivers/base/bus.c, dd.c, drivers/pci/pci-sysfs.c):
+ * - open for write of a read-only attribute (vendor, class, ...) fails with EACCES, even for
+ *   root; creating a file under sys/ fails with EACCES.  O_TRUNC/O_CREAT are ignored on
+ *   attributes (a sysfs store always replaces the value).
+ * - devices/BDF/driver_override: the value up to the first newline is stored; "" or "\n"
+ *   clears it, and it reads back as "(null)\n".  >= 4095 bytes: EINVAL.
+ * - bus/pci/drivers_probe BDF: unknown device -> ENODEV.  A bound device is left alone.
+ *   An unbound one is offered to the driver named in driver_override when it is set (only
+ *   that driver may match), else to its host driver (.fakesys/host/BDF, the id-table match).
+ *   A driver whose directory does not exist is not registered and matches nothing.  A failing
+ *   probe is ignored: the write still succeeds, no `driver` link appears
+ *   (drivers_probe_store -> bus_rescan_devices_helper -> device_attach).
+ * - bus/pci/drivers/DRV/bind BDF: unknown device or driver does not match (override set to
+ *   another driver, or no override and DRV is not the host driver) -> ENODEV; already bound ->
+ *   EBUSY; probe failure -> that error (device_driver_attach since 5.13).
+ * - bus/pci/drivers/DRV/unbind BDF (also reached as devices/BDF/driver/unbind): device not
+ *   bound to DRV -> ENODEV; else the `driver` link and drivers/DRV/BDF link are removed.
+ * - vfio-pci probe refusals (vfio_pci_probe / vfio_pci_core_register_device):
+ *   no iommu_group -> EINVAL; not a normal header (class 0604xx bridge) -> EINVAL;
+ *   SR-IOV PF with sriov_numvfs > 0 -> EBUSY.
+ * - other writable attributes (sriov_numvfs, remove, rescan, reset, new_id, ...) are written
+ *   through to the file, and logged.
+ *
+ * Fault injection (each variable may hold several items separated by spaces or commas):
+ *   FAKE_UNBIND_EBUSY=BDF       unbind of BDF fails with EBUSY, the device stays bound
+ *   FAKE_REFUSE=DRV:BDF         DRV's probe of BDF fails (ENODEV); e.g. vfio-pci:0000:03:00.0
+ *   FAKE_RO=PATH                open for write of PATH fails with EACCES. PATH is relative to
+ *                               $FAKE_SYSROOT, either as given to open() or with symlinks
+ *                               resolved: sys/bus/pci/devices/0000:03:00.0/driver_override or
+ *                               sys/devices/pci0000:00/0000:03:00.0/driver_override
+ *   FAKE_VANISH=BDF             the device is hot-removed (its directory, bus link, driver and
+ *                               iommu group links deleted) when its driver_override is first
+ *                               opened for write, i.e. between scan and bind; open -> ENOENT
+ *
+ * Every emulated kernel action, refused open and injected fault is appended, one line each,
+ * to $FAKE_SYSROOT/fakekernel.log, e.g.
+ *   driver_override 0000:03:00.0 = vfio-pci
+ *   unbind 0000:03:00.0 from ahci
+ *   drivers_probe 0000:03:00.0: bound to vfio-pci
+ *   drivers_probe 0000:03:00.0: vfio-pci probe failed: no iommu_group (EINVAL)
+ *   bind ahci 0000:03:00.0: bound
+ *   open-for-write sys/devices/pci0000:00/0000:03:00.0/vendor: EACCES (read-only attribute)
+ *
+ * Build: cc -Wall -Wextra -Werror -fPIC -shared -o fakekernel.so fakekernel.c -ldl
+ * With an ASan-built program also set ASAN_OPTIONS=verify_asan_link_order=0.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* paths here are far below PATH_MAX; a truncated one would just not exist */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
+#ifndef O_TMPFILE
+#define O_TMPFILE 0
+#endif
+
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+
+static open_fn real_open;
+static open_fn real_open64;
+static openat_fn real_openat;
+static openat_fn real_openat64;
+static write_fn real_write;
+
+static bool active;		/* FAKE_SYSROOT set and resolvable */
+static char top[PATH_MAX];	/* realpath($FAKE_SYSROOT) */
+static char sys[PATH_MAX];	/* top + "/sys" */
+static size_t toplen, syslen;
+static char vanished[64][16];
+static int nvanished;
+
+static void fk_init(void)
+{
+	static bool done;
+	const char *root;
+
+	if (done)
+		return;
+	done = true;
+	real_open = (open_fn)dlsym(RTLD_NEXT, "open");
+	real_open64 = (open_fn)dlsym(RTLD_NEXT, "open64");
+	real_openat = (openat_fn)dlsym(RTLD_NEXT, "openat");
+	real_openat64 = (openat_fn)dlsym(RTLD_NEXT, "openat64");
+	real_write = (write_fn)dlsym(RTLD_NEXT, "write");
+	if (!real_open64)
+		real_open64 = real_open;
+	if (!real_openat64)
+		real_openat64 = real_openat;
+	root = getenv("FAKE_SYSROOT");
+	if (!root || !*root || !realpath(root, top))
+		return;
+	toplen = strlen(top);
+	if (snprintf(sys, sizeof(sys), "%s/sys", top) >= (int)sizeof(sys))
+		return;
+	syslen = strlen(sys);
+	active = true;
+}
+
+static void fk_log(const char *fmt, ...)
+{
+	char path[PATH_MAX + 32], line[PATH_MAX + 256];
+	va_list ap;
+	int fd, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	snprintf(path, sizeof(path), "%s/fakekernel.log", top);
+	fd = real_open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (real_write(fd, line, n) < 0) {
+		/* nothing sensible to do */
+	}
+	close(fd);
+}
+
+/* Is ITEM one of the space/comma separated words of env var NAME? */
+static bool env_has(const char *name, const char *item)
+{
+	const char *v = getenv(name), *p;
+	size_t len = strlen(item);
+
+	if (!v)
+		return false;
+	for (p = v; *p;) {
+		size_t w;
+
+		p += strspn(p, " ,\t\n");
+		w = strcspn(p, " ,\t\n");
+		if (w == len && !strncmp(p, item, len))
+			return true;
+		p += w;
+	}
+	return false;
+}
+
+static int read_small(const char *path, char *buf, size_t size)
+{
+	int fd = real_open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = real_open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = real_write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* sys/bus/pci/devices/BDF -> canonical device dir; false when there is no such device */
+static bool dev_dir(const char *bdf, char *out)
+{
+	char p[PATH_MAX];
+
+	if (!*bdf || strchr(bdf, '/'))
+		return false;
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", sys, bdf);
+	return realpath(p, out) != NULL;
+}
+
+/* current driver of DEVDIR, "" when unbound (a dangling link counts as unbound, as in libpci) */
+static void cur_driver(const char *devdir, char *out, size_t size)
+{
+	char p[PATH_MAX], t[PATH_MAX];
+	const char *b;
+
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "%s/driver", devdir);
+	if (!realpath(p, t))
+		return;
+	b = strrchr(t, '/');
+	snprintf(out, size, "%s", b ? b + 1 : t);
+}
+
+static void get_override(const char *devdir, char *out, size_t size)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/driver_override", devdir);
+	if (read_small(p, out, size) < 0 || !strcmp(out, "(null)"))
+		out[0] = '\0';
+}
+
+static void host_driver(const char *bdf, char *out, size_t size)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/.fakesys/host/%s", top, bdf);
+	if (read_small(p, out, size) < 0)
+		out[0] = '\0';
+}
+
+static bool driver_registered(const char *drv)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (!*drv || strchr(drv, '/'))
+		return false;
+	snprintf(p, sizeof(p), "%s/bus/pci/drivers/%s", sys, drv);
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static unsigned long attr_ul(const char *devdir, const char *attr, int base)
+{
+	char p[PATH_MAX], v[64];
+
+	snprintf(p, sizeof(p), "%s/%s", devdir, attr);
+	if (read_small(p, v, sizeof(v)) < 0)
+		return 0;
+	return strtoul(v, NULL, base);
+}
+
+/* does DRV match the device (pci_match_device with driver_override)? */
+static bool drv_matches(const char *devdir, const char *bdf, const char *drv)
+{
+	char ov[256], host[256];
+
+	get_override(devdir, ov, sizeof(ov));
+	if (*ov)
+		return !strcmp(ov, drv);
+	host_driver(bdf, host, sizeof(host));
+	return *host && !strcmp(host, drv);
+}
+
+/* the driver's probe(): 0 or -errno, with a reason for the log */
+static int probe(const char *devdir, const char *bdf, const char *drv, const char **why)
+{
+	char p[PATH_MAX];
+	char tok[300];
+
+	snprintf(tok, sizeof(tok), "%s:%s", drv, bdf);
+	if (env_has("FAKE_REFUSE", tok)) {
+		*why = "refused (FAKE_REFUSE)";
+		return -ENODEV;
+	}
+	if (strcmp(drv, "vfio-pci"))
+		return 0;
+	snprintf(p, sizeof(p), "%s/iommu_group", devdir);
+	if (!exists(p)) {
+		*why = "no iommu_group";
+		return -EINVAL;
+	}
+	if ((attr_ul(devdir, "class", 16) >> 8) == 0x0604) {
+		*why = "not a normal header device (bridge)";
+		return -EINVAL;
+	}
+	if (attr_ul(devdir, "sriov_numvfs", 10) > 0) {
+		*why = "PF with SR-IOV enabled";
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* relative link from DEVDIR (under sys/) up to sys/ */
+static void up_to_sys(const char *devdir, char *out, size_t size)
+{
+	const char *p;
+
+	out[0] = '\0';
+	for (p = devdir + syslen; *p; p++)
+		if (*p == '/')
+			strncat(out, "../", size - strlen(out) - 1);
+}
+
+static int do_bind(const char *devdir, const char *bdf, const char *drv)
+{
+	char link[PATH_MAX], target[PATH_MAX], up[PATH_MAX];
+
+	up_to_sys(devdir, up, sizeof(up));
+	snprintf(link, sizeof(link), "%s/driver", devdir);
+	unlink(link); /* a dangling one */
+	snprintf(target, sizeof(target), "%sbus/pci/drivers/%s", up, drv);
+	if (symlink(target, link) < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "%s/bus/pci/drivers/%s/%s", sys, drv, bdf);
+	snprintf(target, sizeof(target), "../../../..%s", devdir + syslen);
+	unlink(link);
+	if (symlink(target, link) < 0)
+		return -errno;
+	return 0;
+}
+
+static void do_unbind(const char *devdir, const char *bdf, const char *drv)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/driver", devdir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/bus/pci/drivers/%s/%s", sys, drv, bdf);
+	unlink(p);
+}
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case ENODEV: return "ENODEV";
+	case EINVAL: return "EINVAL";
+	case EBUSY: return "EBUSY";
+	case EACCES: return "EACCES";
+	case ENOENT: return "ENOENT";
+	default: return "error";
+	}
+}
+
+/* the store methods; return count or -errno */
+static ssize_t store_drivers_probe(const char *bdf, size_t count)
+{
+	char devdir[PATH_MAX], drv[256], ov[256];
+	const char *why = "";
+	int err;
+
+	if (!dev_dir(bdf, devdir)) {
+		fk_log("drivers_probe %s: no such device (ENODEV)", bdf);
+		return -ENODEV;
+	}
+	cur_driver(devdir, drv, sizeof(drv));
+	if (*drv) {
+		fk_log("drivers_probe %s: already bound to %s", bdf, drv);
+		return count;
+	}
+	get_override(devdir, ov, sizeof(ov));
+	if (*ov)
+		snprintf(drv, sizeof(drv), "%s", ov);
+	else
+		host_driver(bdf, drv, sizeof(drv));
+	if (!driver_registered(drv)) {
+		fk_log("drivers_probe %s: no matching driver", bdf);
+		return count;
+	}
+	err = probe(devdir, bdf, drv, &why);
+	if (err) {
+		fk_log("drivers_probe %s: %s probe failed: %s (%s)", bdf, drv, why, errname(-err));
+		return count;
+	}
+	err = do_bind(devdir, bdf, drv);
+	if (err)
+		return err;
+	fk_log("drivers_probe %s: bound to %s", bdf, drv);
+	return count;
+}
+
+static ssize_t store_bind(const char *drv, const char *bdf, size_t count)
+{
+	char devdir[PATH_MAX], cur[256];
+	const char *why = "";
+	int err;
+
+	if (!dev_dir(bdf, devdir) || !drv_matches(devdir, bdf, drv)) {
+		fk_log("bind %s %s: no such device or driver does not match (ENODEV)", drv, bdf);
+		return -ENODEV;
+	}
+	cur_driver(devdir, cur, sizeof(cur));
+	if (*cur) {
+		fk_log("bind %s %s: already bound to %s (EBUSY)", drv, bdf, cur);
+		return -EBUSY;
+	}
+	err = probe(devdir, bdf, drv, &why);
+	if (err) {
+		fk_log("bind %s %s: probe failed: %s (%s)", drv, bdf, why, errname(-err));
+		return err;
+	}
+	err = do_bind(devdir, bdf, drv);
+	if (err)
+		return err;
+	fk_log("bind %s %s: bound", drv, bdf);
+	return count;
+}
+
+static ssize_t store_unbind(const char *drv, const char *bdf, size_t count)
+{
+	char devdir[PATH_MAX], cur[256];
+
+	if (!dev_dir(bdf, devdir)) {
+		fk_log("unbind %s from %s: no such device (ENODEV)", bdf, drv);
+		return -ENODEV;
+	}
+	cur_driver(devdir, cur, sizeof(cur));
+	if (strcmp(cur, drv)) {
+		fk_log("unbind %s from %s: not bound to it (ENODEV)", bdf, drv);
+		return -ENODEV;
+	}
+	if (env_has("FAKE_UNBIND_EBUSY", bdf)) {
+		fk_log("unbind %s from %s: EBUSY (FAKE_UNBIND_EBUSY)", bdf, drv);
+		return -EBUSY;
+	}
+	do_unbind(devdir, bdf, drv);
+	fk_log("unbind %s from %s", bdf, drv);
+	return count;
+}
+
+static ssize_t store_override(const char *path, const char *bdf, const char *buf, size_t count)
+{
+	char val[4100];
+	int err;
+
+	if (count >= 4095) {
+		fk_log("driver_override %s: too long (EINVAL)", bdf);
+		return -EINVAL;
+	}
+	memcpy(val, buf, count);
+	val[count] = '\0';
+	val[strcspn(val, "\n")] = '\0';
+	if (!*val)
+		strcpy(val, "(null)");
+	fk_log("driver_override %s = %s", bdf, val);
+	strcat(val, "\n");
+	err = write_file(path, val);
+	return err ? err : (ssize_t)count;
+}
+
+enum kind { K_NONE, K_RO, K_OVERRIDE, K_PROBE, K_BIND, K_UNBIND, K_PASS };
+
+/*
+ * Classify canonical path P (under sys/).  Sets *dev to the device/driver name part.
+ */
+static enum kind classify(const char *p, char *name, size_t size)
+{
+	const char *rel = p + syslen, *base = strrchr(p, '/') + 1;
+	char dir[PATH_MAX], *b;
+	static const char *const pass[] = { "sriov_numvfs", "sriov_drivers_autoprobe", "remove",
+					    "rescan", "reset", "enable", "new_id", "remove_id",
+					    "uevent", "drivers_autoprobe", "power/control", NULL };
+	int i;
+
+	name[0] = '\0';
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - 1 - p), p);
+	b = strrchr(dir, '/');
+	snprintf(name, size, "%s", b ? b + 1 : dir);
+	if (!strcmp(rel, "/bus/pci/drivers_probe"))
+		return K_PROBE;
+	if (!strncmp(rel, "/bus/pci/drivers/", 17) && strchr(rel + 17, '/') &&
+	    !strchr(strchr(rel + 17, '/') + 1, '/')) {
+		if (!strcmp(base, "bind"))
+			return K_BIND;
+		if (!strcmp(base, "unbind"))
+			return K_UNBIND;
+	}
+	if (!strncmp(rel, "/devices/", 9) && !strcmp(base, "driver_override"))
+		return K_OVERRIDE;
+	for (i = 0; pass[i]; i++)
+		if (!strcmp(base, pass[i]))
+			return K_PASS;
+	return K_RO;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* hot-remove BDF: its directory and every link to it */
+static void vanish(const char *devdir, const char *bdf)
+{
+	char p[PATH_MAX], drv[256];
+	char grp[PATH_MAX];
+	const char *g;
+
+	cur_driver(devdir, drv, sizeof(drv));
+	if (*drv) {
+		snprintf(p, sizeof(p), "%s/bus/pci/drivers/%s/%s", sys, drv, bdf);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/iommu_group", devdir);
+	if (realpath(p, grp)) {
+		g = strrchr(grp, '/');
+		snprintf(p, sizeof(p), "%s/kernel/iommu_groups/%s/devices/%s", sys, g + 1, bdf);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", sys, bdf);
+	unlink(p);
+	nftw(devdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (nvanished < 64)
+		snprintf(vanished[nvanished++], sizeof(vanished[0]), "%s", bdf);
+	fk_log("vanish %s (FAKE_VANISH)", bdf);
+}
+
+/*
+ * Decide about an open() of ABS (absolute, not yet resolved) with FLAGS.
+ * Returns -errno to fail it, 0 to pass it on, 1 to pass it on without O_TRUNC/O_CREAT.
+ */
+static int fk_open_check(const char *abs, int flags)
+{
+	char canon[PATH_MAX], name[256], parent[PATH_MAX], *slash;
+	enum kind k;
+
+	if ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC)))
+		return 0;
+	if (!realpath(abs, canon)) {
+		/* a file that does not exist: creating it under sys/ is EACCES */
+		snprintf(parent, sizeof(parent), "%s", abs);
+		slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			return 0;
+		*slash = '\0';
+		if (!realpath(parent, canon))
+			return 0;
+		if ((flags & O_CREAT) && (!strncmp(canon, sys, syslen) &&
+					  (canon[syslen] == '/' || !canon[syslen]))) {
+			fk_log("open-for-write %s/%s: EACCES (cannot create files in sysfs)",
+			       canon + toplen + 1, slash + 1);
+			return -EACCES;
+		}
+		return 0;
+	}
+	if (strncmp(canon, sys, syslen) || canon[syslen] != '/')
+		return 0;
+	if (!strncmp(abs, top, toplen) && abs[toplen] == '/' && env_has("FAKE_RO", abs + toplen + 1)) {
+		fk_log("open-for-write %s: EACCES (FAKE_RO)", abs + toplen + 1);
+		return -EACCES;
+	}
+	if (env_has("FAKE_RO", canon + toplen + 1)) {
+		fk_log("open-for-write %s: EACCES (FAKE_RO)", canon + toplen + 1);
+		return -EACCES;
+	}
+	k = classify(canon, name, sizeof(name));
+	if (k == K_RO) {
+		fk_log("open-for-write %s: EACCES (read-only attribute)", canon + toplen + 1);
+		return -EACCES;
+	}
+	if (k == K_OVERRIDE && env_has("FAKE_VANISH", name)) {
+		int i;
+
+		for (i = 0; i < nvanished; i++)
+			if (!strcmp(vanished[i], name))
+				return 0;
+		snprintf(parent, sizeof(parent), "%s", canon);
+		*strrchr(parent, '/') = '\0';
+		vanish(parent, name);
+		return -ENOENT;
+	}
+	return 1;
+}
+
+static void abs_path(int dirfd, const char *path, char *out, size_t size)
+{
+	char base[PATH_MAX], link[64];
+	ssize_t n;
+
+	if (path[0] == '/') {
+		snprintf(out, size, "%s", path);
+		return;
+	}
+	if (dirfd == AT_FDCWD) {
+		if (!getcwd(base, sizeof(base)))
+			base[0] = '\0';
+	} else {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+		n = readlink(link, base, sizeof(base) - 1);
+		base[n < 0 ? 0 : n] = '\0';
+	}
+	snprintf(out, size, "%s/%s", base, path);
+}
+
+static int fk_openat(openat_fn fn, int dirfd, const char *path, int flags, mode_t mode)
+{
+	char abs[PATH_MAX];
+	int r;
+
+	fk_init();
+	if (!active || !path)
+		return fn(dirfd, path, flags, mode);
+	abs_path(dirfd, path, abs, sizeof(abs));
+	r = fk_open_check(abs, flags);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	if (r == 1)
+		flags &= ~(O_TRUNC | O_CREAT);
+	return fn(dirfd, path, flags, mode);
+}
+
+static int fk_open(open_fn fn, const char *path, int flags, mode_t mode)
+{
+	char abs[PATH_MAX];
+	int r;
+
+	fk_init();
+	if (!active || !path)
+		return fn(path, flags, mode);
+	abs_path(AT_FDCWD, path, abs, sizeof(abs));
+	r = fk_open_check(abs, flags);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	if (r == 1)
+		flags &= ~(O_TRUNC | O_CREAT);
+	return fn(path, flags, mode);
+}
+
+#define MODE_ARG(flags, mode)                                          \
+	do {                                                           \
+		if ((flags) & (O_CREAT | O_TMPFILE)) {                 \
+			va_list ap;                                    \
+			va_start(ap, flags);                           \
+			mode = va_arg(ap, mode_t);                     \
+			va_end(ap);                                    \
+		}                                                      \
+	} while (0)
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	MODE_ARG(flags, mode);
+	fk_init();
+	return fk_open(real_open, path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	MODE_ARG(flags, mode);
+	fk_init();
+	return fk_open(real_open64, path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	MODE_ARG(flags, mode);
+	fk_init();
+	return fk_openat(real_openat, dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	MODE_ARG(flags, mode);
+	fk_init();
+	return fk_openat(real_openat64, dirfd, path, flags, mode);
+}
+
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+int __open_2(const char *path, int flags)
+{
+	fk_init();
+	return fk_open(real_open, path, flags, 0);
+}
+
+int __open64_2(const char *path, int flags)
+{
+	fk_init();
+	return fk_open(real_open64, path, flags, 0);
+}
+
+int __openat_2(int dirfd, const char *path, int flags)
+{
+	fk_init();
+	return fk_openat(real_openat, dirfd, path, flags, 0);
+}
+
+int __openat64_2(int dirfd, const char *path, int flags)
+{
+	fk_init();
+	return fk_openat(real_openat64, dirfd, path, flags, 0);
+}
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+	char link[64], p[PATH_MAX], name[256], arg[256];
+	struct stat st;
+	ssize_t n, r;
+	enum kind k;
+
+	fk_init();
+	if (!active || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return real_write(fd, buf, count);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, p, sizeof(p) - 1);
+	if (n < 0)
+		return real_write(fd, buf, count);
+	p[n] = '\0';
+	if (strncmp(p, sys, syslen) || p[syslen] != '/')
+		return real_write(fd, buf, count);
+	k = classify(p, name, sizeof(name));
+	if (k == K_PASS || k == K_RO || k == K_NONE) {
+		const char *nl = memchr(buf, '\n', count);
+
+		fk_log("write %s: %.*s", p + toplen + 1,
+		       (int)(nl ? nl - (const char *)buf : (ssize_t)count), (const char *)buf);
+		return real_write(fd, buf, count);
+	}
+	if (k == K_OVERRIDE) {
+		r = store_override(p, name, buf, count);
+	} else {
+		/* sysfs_streq: the name, optionally followed by one newline */
+		size_t len = count < sizeof(arg) - 1 ? count : sizeof(arg) - 1;
+
+		memcpy(arg, buf, len);
+		arg[len] = '\0';
+		if (len && arg[len - 1] == '\n')
+			arg[len - 1] = '\0';
+		if (k == K_PROBE)
+			r = store_drivers_probe(arg, count);
+		else if (k == K_BIND)
+			r = store_bind(name, arg, count);
+		else
+			r = store_unbind(name, arg, count);
+	}
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
