@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * early-vfio: bind selected PCI devices to vfio-pci before their host
+ * drivers can take them.  One internal header; one source file per concern:
+ *
+ *   log.c       messages to stderr and /dev/kmsg
+ *   config.c    /etc/early-vfio.conf (inih) -> struct evfio_config
+ *   selector.c  ids / address / class selectors: parse and match
+ *   sysfs.c     every sysfs read and write, relative to one root dirfd
+ *   pci.c       libpci scan -> struct evfio_dev array
+ *   modules.c   libkmod: load the target driver, modules for an alias
+ *   safety.c    devices that must never be taken, and why
+ *   bind.c      the bind / release sequences for one device
+ *   output.c    status (lspci -knn style, JSON) and check reports
+ *   main.c      options, commands, exit codes
+ *
+ * Internal functions return 0 (or a positive count) on success and -errno
+ * on failure, as libkmod does.
+ */
+#ifndef EARLY_VFIO_H
+#define EARLY_VFIO_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <syslog.h>
+
+#ifndef EVFIO_VERSION
+#define EVFIO_VERSION "0.1.0"
+#endif
+
+#define EVFIO_DEFAULT_CONFIG "/etc/early-vfio.conf"
+#define EVFIO_DEFAULT_DRIVER "vfio-pci"
+#define EVFIO_DEFAULT_TIMEOUT 60	/* seconds for a whole bind */
+
+/* Exit codes, documented in early-vfio(8). */
+enum {
+	EVFIO_EXIT_OK = 0,
+	EVFIO_EXIT_FAILURE = 1,
+	EVFIO_EXIT_CONFIG = 2,
+	EVFIO_EXIT_PARTIAL = 64,
+};
+
+#define EVFIO_NAME_MAX 64	/* section, driver and module names */
+#define EVFIO_BDF_LEN 13	/* "dddd:bb:dd.f" + NUL */
+#define EVFIO_LINE_MAX 198	/* longest config line inih keeps whole */
+
+/* ---- log.c ---------------------------------------------------------- */
+
+struct evfio_log {
+	int level;		/* messages up to this syslog priority are shown */
+	int kmsg_fd;		/* -1 when /dev/kmsg is not writable */
+	int kmsg_root;		/* dirfd it was opened from */
+	int kmsg_count;		/* records written through kmsg_fd */
+	FILE *out;		/* stderr, or a test's stream */
+};
+
+void evfio_log_init(struct evfio_log *log, int level);
+void evfio_log_open_kmsg(struct evfio_log *log, int rootfd);
+void evfio_log_close(struct evfio_log *log);
+void evfio_logv(struct evfio_log *log, int prio, const char *fmt, va_list ap);
+__attribute__((format(printf, 3, 4)))
+void evfio_log(struct evfio_log *log, int prio, const char *fmt, ...);
+
+#define ev_err(l, ...) evfio_log((l), LOG_ERR, __VA_ARGS__)
+#define ev_warn(l, ...) evfio_log((l), LOG_WARNING, __VA_ARGS__)
+#define ev_info(l, ...) evfio_log((l), LOG_INFO, __VA_ARGS__)
+#define ev_dbg(l, ...) evfio_log((l), LOG_DEBUG, __VA_ARGS__)
+
+/* ---- selector.c ----------------------------------------------------- */
+
+struct evfio_id {
+	uint16_t vendor, device;
+	bool has_subsys;
+	uint16_t subvendor, subdevice;
+};
+
+struct evfio_addr {
+	int domain, bus, slot, func;	/* -1 = any */
+};
+
+struct evfio_class {
+	uint32_t value;		/* the prefix, right-aligned */
+	unsigned int digits;	/* 2, 4 or 6 hex digits */
+};
+
+/* What the matcher needs to know about a device. */
+struct evfio_ident {
+	unsigned int domain, bus, slot, func;
+	uint16_t vendor, device, subvendor, subdevice;
+	uint32_t class;		/* 24 bits: base, sub, prog-if */
+};
+
+/* Parse one token; on error return a static message and leave *out alone. */
+const char *evfio_id_parse(const char *s, struct evfio_id *out);
+const char *evfio_addr_parse(const char *s, struct evfio_addr *out);
+const char *evfio_class_parse(const char *s, struct evfio_class *out);
+
+bool evfio_id_match(const struct evfio_id *id, const struct evfio_ident *d);
+bool evfio_addr_match(const struct evfio_addr *a, const struct evfio_ident *d);
+bool evfio_class_match(const struct evfio_class *c, const struct evfio_ident *d);
+
+/* Split a value on spaces and commas; call fn for each token.  Returns the
+ * first nonzero fn result, or 0. */
+int evfio_for_each_token(const char *value,
+			 int (*fn)(const char *tok, void *data), void *data);
+
+/* ---- config.c ------------------------------------------------------- */
+
+struct evfio_section {
+	char name[EVFIO_NAME_MAX];
+	int line;
+	struct evfio_id *ids;
+	size_t n_ids;
+	struct evfio_addr *addrs;
+	size_t n_addrs;
+	struct evfio_class *classes;
+	size_t n_classes;
+	unsigned int keys;	/* bitmask of EVFIO_KEY_* seen */
+	bool skipped;		/* early-vfio.skip= on the command line */
+};
+
+struct evfio_config {
+	const char *path;
+	char driver[EVFIO_NAME_MAX];
+	bool unbind;
+	struct evfio_section *sections;
+	size_t n_sections;
+	int n_errors;
+	struct evfio_log *log;
+};
+
+/* Returns 0, -ENOENT when the file does not exist, -EINVAL when it has
+ * errors (each one already reported as "path:line: message"), or another
+ * -errno. */
+int evfio_config_load(struct evfio_config *cfg, const char *path,
+		      struct evfio_log *log);
+int evfio_config_load_string(struct evfio_config *cfg, const char *name,
+			     const char *text, struct evfio_log *log);
+void evfio_config_free(struct evfio_config *cfg);
+/* Mark sections named in a comma list as skipped; unknown names are
+ * reported and ignored.  Returns the number of sections skipped. */
+int evfio_config_skip(struct evfio_config *cfg, const char *list);
+const struct evfio_section *
+evfio_config_match(const struct evfio_config *cfg, const struct evfio_ident *d);
+bool evfio_section_match(const struct evfio_section *s,
+			 const struct evfio_ident *d);
+bool evfio_valid_name(const char *s);
+
+/* ---- sysfs.c -------------------------------------------------------- */
+
+struct evfio_sysfs {
+	int rootfd;		/* the system root: "/" or --sysroot */
+	char root[4096];	/* its path, for libpci and messages */
+};
+
+int evfio_sysfs_open(struct evfio_sysfs *fs, const char *root);
+void evfio_sysfs_close(struct evfio_sysfs *fs);
+/* Paths are relative to the root ("sys/bus/pci/drivers_probe").  Reads
+ * strip one trailing newline and fail with -EOVERFLOW on a short buffer. */
+int evfio_sysfs_read(const struct evfio_sysfs *fs, const char *path,
+		     char *buf, size_t size);
+int evfio_sysfs_write(const struct evfio_sysfs *fs, const char *path,
+		      const char *value);
+/* Basename of a symlink's target ("driver" -> "ahci"); -ENOENT if absent. */
+int evfio_sysfs_link_name(const struct evfio_sysfs *fs, const char *path,
+			  char *buf, size_t size);
+bool evfio_sysfs_exists(const struct evfio_sysfs *fs, const char *path);
+/* Device attributes: "sys/bus/pci/devices/<bdf>/<attr>". */
+int evfio_dev_path(char *buf, size_t size, const char *bdf, const char *attr);
+
+/* ---- pci.c ---------------------------------------------------------- */
+
+struct evfio_dev {
+	char bdf[EVFIO_BDF_LEN];
+	struct evfio_ident id;
+	int iommu_group;			/* -1: none */
+	char driver[EVFIO_NAME_MAX];		/* "" : none */
+	char override[EVFIO_NAME_MAX];		/* "" : not set */
+	uint8_t rev;
+	char modalias[128];
+	char class_name[64];			/* "SATA controller" */
+	char dev_name[160];			/* vendor and device names */
+	int sriov_numvfs;			/* -1: not an SR-IOV PF */
+	bool garbled;				/* ids in sysfs unreadable */
+	const struct evfio_section *section;	/* NULL: not selected */
+};
+
+struct evfio_devlist {
+	struct evfio_dev *devs;
+	size_t n;
+};
+
+/* Scan every PCI function under the root with libpci (linux-sysfs method
+ * forced).  Returns 0 or -errno; on error nothing is returned. */
+int evfio_pci_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
+		   bool names, struct evfio_devlist *out);
+void evfio_devlist_free(struct evfio_devlist *l);
+/* Re-read driver and driver_override of one device. */
+int evfio_dev_refresh(const struct evfio_sysfs *fs, struct evfio_dev *d);
+struct evfio_dev *evfio_devlist_find(struct evfio_devlist *l, const char *bdf);
+
+/* ---- modules.c ------------------------------------------------------ */
+
+struct evfio_modules;
+/* root: "/" on the running system; otherwise modules are looked up under
+ * root/lib/modules/<release> and never inserted. */
+int evfio_modules_new(struct evfio_modules **m, const char *root,
+		      struct evfio_log *log);
+void evfio_modules_free(struct evfio_modules *m);
+/* Make sure the PCI driver is registered, loading its module (with its
+ * dependencies and modprobe.d options) when it is not. */
+int evfio_modules_load_driver(struct evfio_modules *m,
+			      const struct evfio_sysfs *fs, const char *driver,
+			      bool dry_run);
+/* Comma-separated module names that claim a modalias, as lspci -k. */
+int evfio_modules_for_alias(struct evfio_modules *m, const char *alias,
+			    char *buf, size_t size);
+
+/* ---- safety.c ------------------------------------------------------- */
+
+/* Why the target driver cannot take this device, or NULL when it can. */
+const char *evfio_safety_refusal(const struct evfio_dev *d);
+bool evfio_iommu_present(const struct evfio_sysfs *fs);
+
+/* ---- bind.c --------------------------------------------------------- */
+
+struct evfio_ctx {
+	struct evfio_log log;
+	struct evfio_sysfs fs;
+	struct evfio_config cfg;
+	struct evfio_modules *mods;
+	bool dry_run;
+};
+
+enum evfio_result {
+	EVFIO_BOUND,		/* now on the target driver */
+	EVFIO_ALREADY,		/* was already on it: nothing written */
+	EVFIO_PLANNED,		/* dry run */
+	EVFIO_REFUSED,		/* not touched, reason logged */
+	EVFIO_RETURNED,		/* bind failed, back on its host driver */
+	EVFIO_LOST,		/* bind failed and no driver took it back */
+};
+
+enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d);
+int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d);
+
+/* ---- output.c ------------------------------------------------------- */
+
+void evfio_print_status(FILE *f, struct evfio_ctx *c,
+			const struct evfio_devlist *l, bool all);
+void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
+			     const struct evfio_devlist *l, bool all);
+void evfio_dev_label(const struct evfio_dev *d, char *buf, size_t size);
+
+#endif

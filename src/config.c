@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: MIT
+/* /etc/early-vfio.conf: parsed with inih, checked line by line.
+ *
+ * inih calls us only for "key = value" lines, so a reader wrapped around
+ * the input sees each physical line first: it numbers lines the way inih
+ * does, notices section headers (for empty and duplicate sections), lines
+ * too long for inih's 200-byte buffer, bytes that are not UTF-8, and lines
+ * that are neither a key, a section nor a comment.  Every problem is
+ * reported as "file:line: message"; any problem makes the whole config
+ * invalid, so nothing is bound from it. */
+#define INI_HANDLER_LINENO 1
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "early-vfio.h"
+
+#define SECTION_NAME_MAX 48	/* inih keeps 49 characters of a name */
+
+enum {
+	KEY_IDS = 1 << 0,
+	KEY_ADDRESS = 1 << 1,
+	KEY_CLASS = 1 << 2,
+	KEY_DRIVER = 1 << 8,
+	KEY_UNBIND = 1 << 9,
+};
+
+static const struct keydef {
+	const char *name;
+	unsigned int bit;
+	bool global;
+} keys[] = {
+	{ "ids", KEY_IDS, false },
+	{ "address", KEY_ADDRESS, false },
+	{ "class", KEY_CLASS, false },
+	{ "driver", KEY_DRIVER, true },
+	{ "unbind", KEY_UNBIND, true },
+};
+
+#define OPTIONS_SECTION "options"
+
+struct parser {
+	struct evfio_config *cfg;
+	const char *path;
+	/* input: a FILE or a string */
+	FILE *file;
+	const char *str;
+	int lineno;
+	int error_line;		/* last line we reported an error on */
+	bool indented;		/* current line starts with blanks */
+	/* where keys go: -1 before any section, -2 in a section that is
+	 * itself in error, -3 in [options], else an index in sections */
+	long cur;
+	unsigned int options_keys;
+	int options_line;
+	char last_key[EVFIO_NAME_MAX];
+};
+
+#define CUR_NONE (-1)
+#define CUR_BAD (-2)
+#define CUR_OPTIONS (-3)
+
+__attribute__((format(printf, 3, 4)))
+static void cfg_error(struct parser *p, int line, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->cfg->n_errors++;
+	p->error_line = line;
+	if (p->cfg->log)
+		ev_err(p->cfg->log, "%s:%d: %s", p->path, line, msg);
+}
+
+bool evfio_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= EVFIO_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		      ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static size_t levenshtein(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[EVFIO_NAME_MAX + 1];
+
+	if (la > EVFIO_NAME_MAX || lb > EVFIO_NAME_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (tolower((unsigned char)a[i - 1]) !=
+					      tolower((unsigned char)b[j - 1]));
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const struct keydef *find_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+static void unknown_key(struct parser *p, int line, const char *name,
+			bool global)
+{
+	const struct keydef *k = find_key(name);
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	if (k) {
+		cfg_error(p, line, "key '%s' belongs in %s", name,
+			  k->global ? "[" OPTIONS_SECTION "]" :
+				      "a device section, not [" OPTIONS_SECTION "]");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t d;
+
+		if (keys[i].global != global)
+			continue;
+		d = levenshtein(name, keys[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = keys[i].name;
+		}
+	}
+	if (best)
+		cfg_error(p, line, "unknown key '%s' (did you mean '%s'?)", name,
+			  best);
+	else
+		cfg_error(p, line, "unknown key '%s' (known: %s)", name,
+			  global ? "driver, unbind" : "ids, address, class");
+}
+
+/* ---- the reader: sees every physical line before inih does ---------- */
+
+static void begin_section(struct parser *p, const char *name, int line)
+{
+	struct evfio_config *cfg = p->cfg;
+	struct evfio_section *s;
+
+	p->last_key[0] = '\0';
+	if (strlen(name) > SECTION_NAME_MAX || !evfio_valid_name(name)) {
+		cfg_error(p, line,
+			  "invalid section name '%.60s': use up to %d letters, "
+			  "digits, '-', '_' or '.'",
+			  name, SECTION_NAME_MAX);
+		p->cur = CUR_BAD;
+		return;
+	}
+	if (!strcmp(name, OPTIONS_SECTION)) {
+		if (p->options_line) {
+			cfg_error(p, line,
+				  "duplicate section [%s] (first at line %d)",
+				  name, p->options_line);
+			p->cur = CUR_BAD;
+			return;
+		}
+		p->options_line = line;
+		p->cur = CUR_OPTIONS;
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_sections; i++) {
+		if (!strcmp(cfg->sections[i].name, name)) {
+			cfg_error(p, line,
+				  "duplicate section [%s] (first at line %d): "
+				  "merge them or rename one",
+				  name, cfg->sections[i].line);
+			p->cur = CUR_BAD;
+			return;
+		}
+	}
+	s = realloc(cfg->sections, (cfg->n_sections + 1) * sizeof(*s));
+	if (!s) {
+		cfg_error(p, line, "out of memory");
+		p->cur = CUR_BAD;
+		return;
+	}
+	cfg->sections = s;
+	s = &cfg->sections[cfg->n_sections];
+	memset(s, 0, sizeof(*s));
+	strcpy(s->name, name);
+	s->line = line;
+	p->cur = (long)cfg->n_sections++;
+}
+
+static void look_at_line(struct parser *p, char *line)
+{
+	char *s = line + strspn(line, " \t");
+	char *end;
+	size_t n;
+
+	p->indented = s != line;
+	n = strcspn(s, "\r\n");
+	if (n == 0 || *s == ';' || *s == '#')
+		return;
+	if (*s == '[') {
+		char name[EVFIO_LINE_MAX + 2];
+
+		end = memchr(s, ']', n);
+		if (!end) {
+			cfg_error(p, p->lineno, "section header without ']'");
+			p->cur = CUR_BAD;
+			return;
+		}
+		memcpy(name, s + 1, (size_t)(end - s - 1));
+		name[end - s - 1] = '\0';
+		/* inih strips blanks inside the brackets too */
+		n = strlen(name);
+		while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+			name[--n] = '\0';
+		begin_section(p, name + strspn(name, " \t"), p->lineno);
+		return;
+	}
+	if (p->indented && p->last_key[0])
+		return;		/* a continuation of the previous value */
+	if (!memchr(s, '=', n) && !memchr(s, ':', n))
+		cfg_error(p, p->lineno,
+			  "expected 'key = value', '[section]' or a comment");
+}
+
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parser *p = stream;
+	size_t len;
+	bool too_long = false;
+
+	if (p->file) {
+		if (!fgets(buf, size, p->file))
+			return NULL;
+		len = strlen(buf);
+		if (len && buf[len - 1] != '\n' && !feof(p->file)) {
+			int ch;
+
+			too_long = true;
+			while ((ch = getc(p->file)) != EOF && ch != '\n')
+				;
+		}
+	} else {
+		const char *nl;
+
+		if (!*p->str)
+			return NULL;
+		nl = strchr(p->str, '\n');
+		len = nl ? (size_t)(nl - p->str + 1) : strlen(p->str);
+		if (len > (size_t)size - 1) {
+			too_long = true;
+			memcpy(buf, p->str, (size_t)size - 1);
+			buf[size - 1] = '\0';
+		} else {
+			memcpy(buf, p->str, len);
+			buf[len] = '\0';
+		}
+		p->str += len;
+	}
+	p->lineno++;
+	len = strlen(buf);
+	if (too_long || memchr(buf, '\0', len) != NULL) {
+		cfg_error(p, p->lineno,
+			  "line too long (at most %d characters)", EVFIO_LINE_MAX);
+		strcpy(buf, "\n");
+	} else if (!valid_utf8((const unsigned char *)buf, len)) {
+		cfg_error(p, p->lineno, "line is not valid UTF-8");
+		strcpy(buf, "\n");
+	} else {
+		look_at_line(p, buf);
+	}
+	return buf;
+}
+
+/* ---- the handler: one call per key ---------------------------------- */
+
+struct token_ctx {
+	struct parser *p;
+	int line;
+	unsigned int bit;
+	struct evfio_section *s;
+};
+
+static int grow(void **arr, size_t *n, size_t size)
+{
+	void *a = realloc(*arr, (*n + 1) * size);
+
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	return 0;
+}
+
+static int add_token(const char *tok, void *data)
+{
+	struct token_ctx *t = data;
+	struct evfio_section *s = t->s;
+	const char *msg;
+
+	if (tok[0] == '#') {
+		cfg_error(t->p, t->line,
+			  "'#' starts a comment only at the start of a line; "
+			  "after a value use ' ;'");
+		return 1;	/* the rest of the line is the comment */
+	}
+	switch (t->bit) {
+	case KEY_IDS: {
+		struct evfio_id id;
+
+		msg = evfio_id_parse(tok, &id);
+		if (msg)
+			break;
+		if (grow((void **)&s->ids, &s->n_ids, sizeof(id)))
+			return -ENOMEM;
+		s->ids[s->n_ids++] = id;
+		return 0;
+	}
+	case KEY_ADDRESS: {
+		struct evfio_addr a;
+
+		msg = evfio_addr_parse(tok, &a);
+		if (msg)
+			break;
+		if (grow((void **)&s->addrs, &s->n_addrs, sizeof(a)))
+			return -ENOMEM;
+		s->addrs[s->n_addrs++] = a;
+		return 0;
+	}
+	default: {
+		struct evfio_class c;
+
+		msg = evfio_class_parse(tok, &c);
+		if (msg)
+			break;
+		if (grow((void **)&s->classes, &s->n_classes, sizeof(c)))
+			return -ENOMEM;
+		s->classes[s->n_classes++] = c;
+		return 0;
+	}
+	}
+	cfg_error(t->p, t->line, "invalid %s '%.40s': %s",
+		  t->bit == KEY_IDS ? "id" :
+		  t->bit == KEY_ADDRESS ? "address" : "class", tok, msg);
+	return 0;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return true;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void option_key(struct parser *p, const char *name, const char *value,
+		       int line)
+{
+	const struct keydef *k = find_key(name);
+
+	if (!k || !k->global) {
+		unknown_key(p, line, name, true);
+		return;
+	}
+	if (p->options_keys & k->bit) {
+		cfg_error(p, line, "duplicate key '%s' in [" OPTIONS_SECTION "]",
+			  name);
+		return;
+	}
+	p->options_keys |= k->bit;
+	if (k->bit == KEY_DRIVER) {
+		if (!evfio_valid_name(value))
+			cfg_error(p, line,
+				  "invalid driver name '%.40s' (e.g. vfio-pci)",
+				  value);
+		else
+			snprintf(p->cfg->driver, sizeof(p->cfg->driver), "%s",
+				 value);
+		return;
+	}
+	if (!parse_bool(value, &p->cfg->unbind))
+		cfg_error(p, line, "invalid value '%.40s' for 'unbind': use yes or no",
+			  value);
+}
+
+static int on_key(void *user, const char *section, const char *name,
+		  const char *value, int line)
+{
+	struct parser *p = user;
+	struct evfio_section *s;
+	const struct keydef *k;
+	struct token_ctx t;
+	bool continuation;
+	int r;
+
+	(void)section;	/* we track sections ourselves, untruncated */
+	if (line == p->error_line)
+		return 1;	/* this line is already reported */
+	continuation = p->indented && !strcmp(name, p->last_key);
+	snprintf(p->last_key, sizeof(p->last_key), "%s", name);
+
+	if (p->cur == CUR_BAD)
+		return 1;
+	if (p->cur == CUR_NONE) {
+		cfg_error(p, line,
+			  "key '%s' before any section: put it under [%s] or a "
+			  "device section such as [passthrough]",
+			  name, find_key(name) && find_key(name)->global ?
+				      OPTIONS_SECTION : "...");
+		return 1;
+	}
+	if (!*value) {
+		if (!continuation)
+			cfg_error(p, line, "empty value for '%s'", name);
+		return 1;
+	}
+	if (p->cur == CUR_OPTIONS) {
+		if (continuation)
+			cfg_error(p, line, "'%s' takes a single value", name);
+		else
+			option_key(p, name, value, line);
+		return 1;
+	}
+
+	s = &p->cfg->sections[p->cur];
+	k = find_key(name);
+	if (!k || k->global) {
+		unknown_key(p, line, name, false);
+		return 1;
+	}
+	if ((s->keys & k->bit) && !continuation) {
+		cfg_error(p, line,
+			  "duplicate key '%s' in [%s]: list several values on "
+			  "one line, separated by spaces or commas",
+			  name, s->name);
+		return 1;
+	}
+	s->keys |= k->bit;
+	t = (struct token_ctx){ .p = p, .line = line, .bit = k->bit, .s = s };
+	r = evfio_for_each_token(value, add_token, &t);
+	return r == -ENOMEM ? 0 : 1;
+}
+
+static int parse(struct evfio_config *cfg, struct parser *p,
+		 struct evfio_log *log)
+{
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = p->path;
+	cfg->log = log;
+	snprintf(cfg->driver, sizeof(cfg->driver), "%s", EVFIO_DEFAULT_DRIVER);
+	cfg->unbind = true;
+	p->cfg = cfg;
+	p->cur = CUR_NONE;
+
+	r = ini_parse_stream(read_line, p, on_key, p);
+	if (r == -2) {
+		cfg_error(p, p->lineno, "out of memory");
+	} else if (r > 0 && cfg->n_errors == 0) {
+		/* a line inih refused for a reason we did not foresee */
+		cfg_error(p, r, "cannot parse this line");
+	}
+	for (size_t i = 0; i < cfg->n_sections; i++) {
+		const struct evfio_section *s = &cfg->sections[i];
+
+		if (!s->n_ids && !s->n_addrs && !s->n_classes && !s->keys)
+			cfg_error(p, s->line,
+				  "section [%s] has no selectors: add ids, "
+				  "address or class, or remove it",
+				  s->name);
+	}
+	return cfg->n_errors ? -EINVAL : 0;
+}
+
+/* The config decides which devices lose their driver at boot: only root
+ * may be able to change it. */
+static int check_owner(struct evfio_config *cfg, int fd, const char *path,
+		       struct evfio_log *log)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		ev_err(log, "%s: not a regular file", path);
+		cfg->n_errors++;
+		return -EINVAL;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		ev_err(log, "%s: owned by uid %u, must be owned by root "
+		       "(chown root:root %s)", path, (unsigned int)st.st_uid, path);
+		cfg->n_errors++;
+		return -EPERM;
+	}
+	if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)) {
+		ev_err(log, "%s: writable by other users, which could make it "
+		       "take any device (chmod 644 %s)", path, path);
+		cfg->n_errors++;
+		return -EPERM;
+	}
+	return 0;
+}
+
+int evfio_config_load(struct evfio_config *cfg, const char *path,
+		      struct evfio_log *log)
+{
+	struct parser p = { .path = path };
+	int fd, r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = path;
+	cfg->log = log;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = check_owner(cfg, fd, path, log);
+	if (r < 0) {
+		close(fd);
+		return r == -EPERM ? -EPERM : -EINVAL;
+	}
+	p.file = fdopen(fd, "r");
+	if (!p.file) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = parse(cfg, &p, log);
+	fclose(p.file);
+	return r;
+}
+
+int evfio_config_load_string(struct evfio_config *cfg, const char *name,
+			     const char *text, struct evfio_log *log)
+{
+	struct parser p = { .path = name, .str = text };
+
+	return parse(cfg, &p, log);
+}
+
+void evfio_config_free(struct evfio_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_sections; i++) {
+		free(cfg->sections[i].ids);
+		free(cfg->sections[i].addrs);
+		free(cfg->sections[i].classes);
+	}
+	free(cfg->sections);
+	cfg->sections = NULL;
+	cfg->n_sections = 0;
+}
+
+static int skip_one(const char *name, void *data)
+{
+	struct evfio_config *cfg = data;
+
+	for (size_t i = 0; i < cfg->n_sections; i++) {
+		if (!strcmp(cfg->sections[i].name, name)) {
+			cfg->sections[i].skipped = true;
+			return 0;
+		}
+	}
+	if (cfg->log)
+		ev_warn(cfg->log, "skip: no section [%.48s] in %s", name,
+			cfg->path);
+	return 0;
+}
+
+int evfio_config_skip(struct evfio_config *cfg, const char *list)
+{
+	int n = 0;
+
+	evfio_for_each_token(list, skip_one, cfg);
+	for (size_t i = 0; i < cfg->n_sections; i++)
+		n += cfg->sections[i].skipped;
+	return n;
+}
+
+bool evfio_section_match(const struct evfio_section *s,
+			 const struct evfio_ident *d)
+{
+	bool ok;
+
+	if (s->skipped)
+		return false;
+	if (!s->n_ids && !s->n_addrs && !s->n_classes)
+		return false;
+	if (s->n_ids) {
+		ok = false;
+		for (size_t i = 0; i < s->n_ids && !ok; i++)
+			ok = evfio_id_match(&s->ids[i], d);
+		if (!ok)
+			return false;
+	}
+	if (s->n_addrs) {
+		ok = false;
+		for (size_t i = 0; i < s->n_addrs && !ok; i++)
+			ok = evfio_addr_match(&s->addrs[i], d);
+		if (!ok)
+			return false;
+	}
+	if (s->n_classes) {
+		ok = false;
+		for (size_t i = 0; i < s->n_classes && !ok; i++)
+			ok = evfio_class_match(&s->classes[i], d);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+const struct evfio_section *
+evfio_config_match(const struct evfio_config *cfg, const struct evfio_ident *d)
+{
+	for (size_t i = 0; i < cfg->n_sections; i++)
+		if (evfio_section_match(&cfg->sections[i], d))
+			return &cfg->sections[i];
+	return NULL;
+}

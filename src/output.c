@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/* What "status" prints: the lspci -knn layout users already read, plus
+ * the lines early-vfio adds; and the same facts as JSON for programs. */
+#include <string.h>
+
+#include "early-vfio.h"
+
+static bool listed(const struct evfio_ctx *c, const struct evfio_dev *d,
+		   bool all)
+{
+	return all || d->section || !strcmp(d->driver, c->cfg.driver) ||
+	       !strcmp(d->override, c->cfg.driver);
+}
+
+static void modules_of(struct evfio_ctx *c, const struct evfio_dev *d,
+		       char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (c->mods)
+		evfio_modules_for_alias(c->mods, d->modalias, buf, size);
+}
+
+void evfio_print_status(FILE *f, struct evfio_ctx *c,
+			const struct evfio_devlist *l, bool all)
+{
+	char mods[256];
+	size_t shown = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct evfio_dev *d = &l->devs[i];
+
+		if (!listed(c, d, all))
+			continue;
+		if (shown++)
+			fputc('\n', f);
+		fprintf(f, "%s %s [%04x]: %s [%04x:%04x]", d->bdf,
+			d->class_name[0] ? d->class_name : "Class",
+			d->id.class >> 8, d->dev_name[0] ? d->dev_name : "Device",
+			d->id.vendor, d->id.device);
+		if (d->rev)
+			fprintf(f, " (rev %02x)", d->rev);
+		fputc('\n', f);
+		if (d->id.subvendor || d->id.subdevice)
+			fprintf(f, "\tSubsystem: [%04x:%04x]\n", d->id.subvendor,
+				d->id.subdevice);
+		if (d->driver[0])
+			fprintf(f, "\tKernel driver in use: %s\n", d->driver);
+		modules_of(c, d, mods, sizeof(mods));
+		if (mods[0])
+			fprintf(f, "\tKernel modules: %s\n", mods);
+		if (d->iommu_group >= 0)
+			fprintf(f, "\tIOMMU group: %d\n", d->iommu_group);
+		else
+			fprintf(f, "\tIOMMU group: (none)\n");
+		fprintf(f, "\tdriver_override: %s\n",
+			d->override[0] ? d->override : "(none)");
+		if (d->section)
+			fprintf(f, "\tearly-vfio: selected by [%s]%s\n",
+				d->section->name,
+				!strcmp(d->driver, c->cfg.driver) ? "" :
+				", not on the target driver");
+	}
+	if (!shown && !all)
+		fprintf(f, "No device is selected by %s or bound to %s "
+			"(-a lists every device).\n", c->cfg.path, c->cfg.driver);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	if (!s || !*s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
+			     const struct evfio_devlist *l, bool all)
+{
+	char mods[256];
+	bool first = true;
+
+	fputs("{\n  \"config\": ", f);
+	json_str(f, c->cfg.path);
+	fputs(",\n  \"driver\": ", f);
+	json_str(f, c->cfg.driver);
+	fprintf(f, ",\n  \"iommu\": %s,\n  \"devices\": [",
+		evfio_iommu_present(&c->fs) ? "true" : "false");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct evfio_dev *d = &l->devs[i];
+		char *p, *tok;
+
+		if (!listed(c, d, all))
+			continue;
+		fprintf(f, "%s\n    {\"address\": \"%s\", \"vendor\": \"%04x\", "
+			"\"device\": \"%04x\", \"subsystem_vendor\": \"%04x\", "
+			"\"subsystem_device\": \"%04x\", \"class\": \"%06x\", "
+			"\"class_name\": ",
+			first ? "" : ",", d->bdf, d->id.vendor, d->id.device,
+			d->id.subvendor, d->id.subdevice, d->id.class);
+		first = false;
+		json_str(f, d->class_name);
+		fputs(", \"name\": ", f);
+		json_str(f, d->dev_name);
+		fputs(", \"driver\": ", f);
+		json_str(f, d->driver);
+		fputs(", \"modules\": [", f);
+		modules_of(c, d, mods, sizeof(mods));
+		for (p = mods; (tok = strtok(p, ", ")); p = NULL) {
+			if (p != mods)
+				fputs(", ", f);
+			json_str(f, tok);
+		}
+		fputs("], \"iommu_group\": ", f);
+		if (d->iommu_group >= 0)
+			fprintf(f, "%d", d->iommu_group);
+		else
+			fputs("null", f);
+		fputs(", \"driver_override\": ", f);
+		json_str(f, d->override);
+		fputs(", \"section\": ", f);
+		json_str(f, d->section ? d->section->name : NULL);
+		fprintf(f, ", \"on_target\": %s}",
+			!strcmp(d->driver, c->cfg.driver) ? "true" : "false");
+	}
+	fputs(first ? "]\n}\n" : "\n  ]\n}\n", f);
+}
