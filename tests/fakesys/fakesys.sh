@@ -11,6 +11,7 @@
 #       --rev RR                  revision                          (02)
 #       --driver NAME|none        host driver, bound now            (ahci)
 #       --unbound                 record the host driver but leave the device unbound
+#       --bound-to NAME           currently bound to NAME instead of the host driver (e.g. vfio-pci)
 #       --group N|none            IOMMU group (default: a new group per device)
 #       --override NAME           driver_override content           ((null))
 #       --sriov TOTAL:NUM         SR-IOV PF with sriov_totalvfs/sriov_numvfs
@@ -62,8 +63,8 @@ fs_le16() {
 fs_dev() {
 	local r=$1 bdf=$2
 	shift 2
-	local ids=8086:2922 subsys=8086:5044 class=010601 rev=02 drv=ahci bound=1
-	local group=auto override= sriov= cfgsize=256
+	local ids=8086:2922 subsys=8086:5044 class=010601 rev=02 drv=ahci bound=1 cur=''
+	local group=auto override='' sriov='' cfgsize=256
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--ids) ids=$2 ;;
@@ -72,6 +73,7 @@ fs_dev() {
 		--rev) rev=$2 ;;
 		--driver) drv=$2 ;;
 		--unbound) bound=0; shift; continue ;;
+		--bound-to) cur=$2 ;;
 		--group) group=$2 ;;
 		--override) override=$2 ;;
 		--sriov) sriov=$2 ;;
@@ -106,8 +108,8 @@ fs_dev() {
 	: >"$d/remove"
 	: >"$d/rescan"
 	: >"$d/reset"
-	local i res=
-	for i in 0 1 2 3 4 5 6 7 8 9 10 11 12; do
+	local _ res=''
+	for _ in 0 1 2 3 4 5 6 7 8 9 10 11 12; do
 		res+="0x0000000000000000 0x0000000000000000 0x0000000000000000"$'\n'
 	done
 	printf '%s' "$res" >"$d/resource"
@@ -144,9 +146,12 @@ fs_dev() {
 	if [ "$drv" != none ]; then
 		printf '%s\n' "$drv" >"$r/.fakesys/host/$bdf"
 		[ -d "$r/sys/bus/pci/drivers/$drv" ] || fs_driver "$r" "$drv"
-		if [ "$bound" = 1 ]; then
-			ln -s "../../../bus/pci/drivers/$drv" "$d/driver"
-			ln -s "../../../../devices/pci0000:00/$bdf" "$r/sys/bus/pci/drivers/$drv/$bdf"
+	fi
+	[ "$bound" = 1 ] && [ -z "$cur" ] && [ "$drv" != none ] && cur=$drv
+	if [ -n "$cur" ]; then
+		ln -s "../../../bus/pci/drivers/$cur" "$d/driver"
+		if [ -d "$r/sys/bus/pci/drivers/$cur" ]; then
+			ln -s "../../../../devices/pci0000:00/$bdf" "$r/sys/bus/pci/drivers/$cur/$bdf"
 		fi
 	fi
 }

@@ -1,0 +1,688 @@
+#!/bin/bash
+# run.sh BINARY - integration tests: the real early-vfio binary on a fake sysfs.
+#
+# Each case builds a fresh tree with tests/fakesys/fakesys.sh in its own temp dir T, writes
+# T/early-vfio.conf, runs  BINARY --sysroot T --config T/early-vfio.conf ARGS  with
+# tests/fakesys/fakekernel.so preloaded (it plays the kernel: driver_override, unbind,
+# drivers_probe, bind, vfio-pci refusals, injected faults; log in T/fakekernel.log), then checks
+# the resulting sysfs state (driver links, driver_override), the exit code and key messages.
+#
+# Output: "PASS: <behaviour>" or "FAIL: <behaviour>: <why>" (followed by the binary's stderr),
+# then exactly "N passed, N failed".  Exit 1 when any case failed.
+# Env: FAKEKERNEL=path/to/fakekernel.so (default: tests/fakesys/fakekernel.so, built if missing),
+#      KEEP=1 keeps the temp dirs, ONLY=substring runs the matching cases only.
+set -u
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+	echo "usage: $0 BINARY" >&2
+	exit 1
+fi
+BIN=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+FAKESYS=$(cd "$HERE/../fakesys" && pwd)
+# shellcheck source=tests/fakesys/fakesys.sh
+. "$FAKESYS/fakesys.sh"
+
+SHIM=${FAKEKERNEL:-$FAKESYS/fakekernel.so}
+if [ ! -f "$SHIM" ] || [ "$FAKESYS/fakekernel.c" -nt "$SHIM" ]; then
+	"${CC:-cc}" -Wall -Wextra -Werror -fPIC -shared -o "$SHIM" "$FAKESYS/fakekernel.c" -ldl || exit 1
+fi
+SHIM=$(realpath "$SHIM")
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/early-vfio-it.XXXXXX")
+if [ "${KEEP:-0}" != 1 ]; then
+	trap 'rm -rf "$WORK"' EXIT
+else
+	echo "keeping $WORK" >&2
+fi
+
+PASSED=0
+FAILED=0
+T=''      # the case's sysroot
+CONF=''   # its config file
+RC=0      # exit code of the last run
+WHY=''    # failure reasons of the current case
+FAKE_ENV=() # extra environment for the next run (fault injection)
+
+# --- fixture -------------------------------------------------------------------------------
+
+# fx: fresh sysroot with the usual drivers registered
+fx() {
+	T=$(mktemp -d "$WORK/case.XXXXXX")
+	CONF=$T/early-vfio.conf
+	fs_init "$T"
+	fs_driver "$T" ahci nvme vfio-pci
+	FAKE_ENV=()
+}
+
+# conf LINE...: write the config file, one argument per line
+conf() {
+	printf '%s\n' "$@" >"$CONF"
+	chmod 0644 "$CONF"
+}
+
+# ev ARGS...: run the binary on the case's sysroot; stdout in $T/.out, stderr in $T/.err
+ev() {
+	env "${FAKE_ENV[@]}" FAKE_SYSROOT="$T" LD_PRELOAD="$SHIM" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+		timeout -k 5 30 "$BIN" --sysroot "$T" --config "$CONF" "$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	if [ "$RC" -ge 124 ]; then
+		fail "'$*' crashed or hung (exit $RC)"
+	fi
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/.err"; then
+		fail "'$*': sanitizer report"
+	fi
+}
+
+# snap FILE: every path, type, link target and file checksum under sys/
+snap() {
+	(
+		cd "$T" || exit 1
+		find sys -printf '%p %y %l\n' | sort
+		find sys -type f -exec md5sum {} + | sort
+	) >"$1"
+}
+
+# --- assertions ----------------------------------------------------------------------------
+
+fail() {
+	WHY+="${WHY:+; }$*"
+}
+
+drv_of() {
+	local l="$T/sys/bus/pci/devices/$1"
+	if [ ! -e "$l" ]; then
+		echo gone
+	elif [ -e "$l/driver" ]; then
+		basename "$(readlink "$l/driver")"
+	else
+		echo none
+	fi
+}
+
+override_of() {
+	local f="$T/sys/bus/pci/devices/$1/driver_override"
+	if [ -e "$f" ]; then head -n 1 "$f"; else echo gone; fi
+}
+
+want_rc() {
+	local w
+	for w in "$@"; do
+		[ "$RC" = "$w" ] && return 0
+	done
+	fail "exit $RC, expected $*"
+}
+
+want_driver() {
+	local got
+	got=$(drv_of "$1")
+	[ "$got" = "$2" ] || fail "$1 on driver '$got', expected '$2'"
+}
+
+want_override() {
+	local got
+	got=$(override_of "$1")
+	[ "$got" = "$2" ] || fail "$1 driver_override '$got', expected '$2'"
+}
+
+# want_host BDF DRV: back on (or still on) its host driver, override cleared
+want_host() {
+	want_driver "$1" "$2"
+	want_override "$1" "(null)"
+}
+
+# want_target BDF: on vfio-pci, with the override that keeps it there
+want_target() {
+	want_driver "$1" vfio-pci
+	want_override "$1" vfio-pci
+	[ -L "$T/sys/bus/pci/drivers/vfio-pci/$1" ] || fail "no drivers/vfio-pci/$1 link"
+}
+
+want_err() {
+	grep -qF -- "$1" "$T/.err" || fail "stderr lacks '$1'"
+}
+
+want_out_or_err() {
+	cat "$T/.out" "$T/.err" | grep -qiE -- "$1" || fail "output lacks /$1/"
+}
+
+want_log() {
+	grep -qF -- "$1" "$T/fakekernel.log" 2>/dev/null || fail "fake kernel saw no '$1'"
+}
+
+want_no_log() {
+	if grep -qF -- "$1" "$T/fakekernel.log" 2>/dev/null; then
+		fail "fake kernel saw '$(grep -F -- "$1" "$T/fakekernel.log" | head -n 1)'"
+	fi
+}
+
+want_no_writes() {
+	if [ -s "$T/fakekernel.log" ]; then
+		fail "sysfs was written: $(head -n 1 "$T/fakekernel.log")"
+	fi
+}
+
+# want_log_order A B ...: these log lines appear in this order
+want_log_order() {
+	local prev=0 n s
+	for s in "$@"; do
+		n=$(grep -nF -- "$s" "$T/fakekernel.log" 2>/dev/null | head -n 1 | cut -d: -f1)
+		if [ -z "$n" ]; then
+			fail "fake kernel saw no '$s'"
+			return
+		fi
+		if [ "$n" -le "$prev" ]; then
+			fail "'$s' came too early in fakekernel.log"
+			return
+		fi
+		prev=$n
+	done
+}
+
+# --- runner --------------------------------------------------------------------------------
+
+t() {
+	local name=$1 fn=$2
+	if [ -n "${ONLY:-}" ] && [[ $name != *"$ONLY"* ]]; then
+		return
+	fi
+	WHY=''
+	T=''
+	"$fn"
+	if [ -z "$WHY" ]; then
+		echo "PASS: $name"
+		PASSED=$((PASSED + 1))
+	else
+		echo "FAIL: $name: $WHY"
+		FAILED=$((FAILED + 1))
+		if [ -n "$T" ] && [ -s "$T/.err" ]; then
+			head -n 12 "$T/.err" | sed 's/^/    | /'
+		fi
+	fi
+}
+
+# --- cases ---------------------------------------------------------------------------------
+
+c_twins_by_address() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_host 0000:04:00.0 ahci
+	want_no_log 0000:04:00.0
+	want_err 'early-vfio: 0000:03:00.0 [8086:2922] ahci -> vfio-pci (sata-passthrough)'
+}
+
+c_address_without_domain() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[sata-passthrough]' 'address = 04:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:04:00.0
+	want_host 0000:03:00.0 ahci
+}
+
+c_unbind_host_then_bind() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata-passthrough]' 'ids = 8086:2922'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	[ -e "$T/sys/bus/pci/drivers/ahci/0000:03:00.0" ] && fail "still listed under drivers/ahci"
+	want_log_order 'driver_override 0000:03:00.0 = vfio-pci' 'unbind 0000:03:00.0 from ahci' \
+		'drivers_probe 0000:03:00.0: bound to vfio-pci'
+}
+
+c_unbound_device_bound() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --unbound
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_no_log 'unbind'
+}
+
+c_unbind_no_keeps_host() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[options]' 'unbind = no' '' '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	# not bound as asked: 64 by the contract; 0 would also be defensible (it obeyed the config)
+	want_rc 64 0
+	want_host 0000:03:00.0 ahci
+	want_no_log 'unbind'
+	want_err '0000:03:00.0'
+}
+
+c_unbind_no_binds_unbound() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --unbound
+	conf '[options]' 'unbind = no' '' '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+}
+
+c_idempotent() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	cp "$T/fakekernel.log" "$T/.log1" 2>/dev/null || : >"$T/.log1"
+	snap "$T/.snap1"
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	cmp -s "$T/.log1" "$T/fakekernel.log" || fail "second run wrote: $(diff "$T/.log1" "$T/fakekernel.log" | grep '^>' | head -n 1)"
+	snap "$T/.snap2"
+	cmp -s "$T/.snap1" "$T/.snap2" || fail "second run changed the sysfs tree"
+	want_err 'early-vfio: 0000:03:00.0 [8086:2922] already on vfio-pci (sata-passthrough)'
+}
+
+c_absent_device() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata-passthrough]' 'address = 0000:09:00.0'
+	snap "$T/.snap1"
+	ev bind
+	want_rc 0
+	want_no_writes
+	snap "$T/.snap2"
+	cmp -s "$T/.snap1" "$T/.snap2" || fail "bind changed the sysfs tree"
+	ev check
+	want_rc 0
+	want_out_or_err 'sata-passthrough'
+	want_out_or_err 'warn|nothing|no device|no match|matches no|selects no'
+}
+
+c_override_unwritable() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0 0000:04:00.0'
+	FAKE_ENV=(FAKE_RO=sys/devices/pci0000:00/0000:03:00.0/driver_override)
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_no_log 'unbind 0000:03:00.0'
+	want_target 0000:04:00.0
+	want_err '0000:03:00.0'
+}
+
+c_probe_refused_gives_back() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	FAKE_ENV=(FAKE_REFUSE=vfio-pci:0000:03:00.0)
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	[ -L "$T/sys/bus/pci/drivers/ahci/0000:03:00.0" ] || fail "not listed under drivers/ahci"
+	want_log_order 'unbind 0000:03:00.0 from ahci' 'vfio-pci probe failed' \
+		'driver_override 0000:03:00.0 = (null)' 'ahci'
+	want_err '0000:03:00.0'
+	grep '0000:03:00.0' "$T/.err" | grep -q ahci || fail "stderr does not say 0000:03:00.0 went back to ahci"
+}
+
+c_config_errors_bind_nothing() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:01:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	conf '[sata-passthrough]' 'address = 0000:03:00.0' '' '[nvme]' 'adress = 0000:01:00.0'
+	snap "$T/.snap1"
+	ev bind
+	want_rc 2
+	want_err "early-vfio: $CONF:5: unknown key 'adress' (did you mean 'address'?)"
+	want_no_writes
+	want_host 0000:03:00.0 ahci
+	snap "$T/.snap2"
+	cmp -s "$T/.snap1" "$T/.snap2" || fail "bind changed the sysfs tree"
+}
+
+# other invalid configs: each binds nothing, exit 2
+bad_conf() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf "$@"
+	ev bind
+	want_rc 2
+	want_no_writes
+	want_host 0000:03:00.0 ahci
+	grep -qF "$CONF:" "$T/.err" || fail "no '$CONF:<line>' in the error"
+}
+c_bad_ids() { bad_conf '[s]' 'address = 0000:03:00.0' '[t]' 'ids = 8086:29zz'; }
+c_bad_address() { bad_conf '[s]' 'address = 0000:03:00.0' '[t]' 'address = 0000:03:00.9'; }
+c_empty_section() { bad_conf '[s]' 'address = 0000:03:00.0' '[t]'; }
+c_duplicate_section() { bad_conf '[s]' 'address = 0000:03:00.0' '[s]' 'ids = 8086:2922'; }
+c_long_line() {
+	local long
+	long=$(printf '8086:2922 %.0s' $(seq 60))
+	bad_conf '[s]' 'address = 0000:03:00.0' '[t]' "ids = $long"
+}
+c_non_utf8() { bad_conf '[s]' 'address = 0000:03:00.0' '[t]' $'ids = 8086:2922\xff\xfe'; }
+
+c_dry_run() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	snap "$T/.snap1"
+	ev --dry-run bind
+	want_rc 0
+	want_no_writes
+	snap "$T/.snap2"
+	cmp -s "$T/.snap1" "$T/.snap2" || fail "dry run changed the sysfs tree"
+	want_host 0000:03:00.0 ahci
+	want_out_or_err '0000:03:00.0'
+}
+
+c_target_driver_missing() {
+	T=$(mktemp -d "$WORK/case.XXXXXX")
+	CONF=$T/early-vfio.conf
+	FAKE_ENV=()
+	fs_init "$T"
+	fs_driver "$T" ahci
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[sata-passthrough]' 'ids = 8086:2922'
+	snap "$T/.snap1"
+	ev bind
+	[ "$RC" = 0 ] && fail "exit 0 although vfio-pci is not available"
+	want_no_writes
+	snap "$T/.snap2"
+	cmp -s "$T/.snap1" "$T/.snap2" || fail "a device was touched"
+	want_host 0000:03:00.0 ahci
+	want_host 0000:04:00.0 ahci
+	want_err 'vfio-pci'
+}
+
+c_unbind_ebusy() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0 0000:04:00.0'
+	FAKE_ENV=(FAKE_UNBIND_EBUSY=0000:03:00.0)
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_log 'unbind 0000:03:00.0 from ahci: EBUSY'
+	want_target 0000:04:00.0
+	want_err '0000:03:00.0'
+}
+
+c_vanish() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0 0000:04:00.0'
+	FAKE_ENV=(FAKE_VANISH=0000:03:00.0)
+	ev bind
+	want_log 'vanish 0000:03:00.0'
+	want_rc 64
+	want_driver 0000:03:00.0 gone
+	want_target 0000:04:00.0
+	want_err '0000:03:00.0'
+}
+
+c_no_iommu_group() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --group none
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_no_writes
+	grep '0000:03:00.0' "$T/.err" | grep -qi iommu || fail "no reason naming the IOMMU group for 0000:03:00.0"
+}
+
+c_bridge_not_bound() {
+	fx
+	fs_dev "$T" 0000:00:1c.0 --ids 8086:a110 --class 060400 --driver pcieport
+	fs_dev "$T" 0000:03:00.0
+	conf '[everything]' 'address = 00:1c.0 03:00.0'
+	ev bind
+	[ "$RC" = 0 ] && fail "exit 0 although a selected bridge was not bound"
+	want_host 0000:00:1c.0 pcieport
+	want_no_log '0000:00:1c.0'
+	want_err '0000:00:1c.0'
+	want_target 0000:03:00.0
+}
+
+c_sriov_pf_not_bound() {
+	fx
+	fs_dev "$T" 0000:05:00.0 --ids 8086:1521 --class 020000 --driver igb --sriov 7:2
+	conf '[nic]' 'address = 0000:05:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:05:00.0 igb
+	want_no_log '0000:05:00.0'
+	want_err '0000:05:00.0'
+}
+
+c_subsystem_ids() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --subsys 8086:5044
+	fs_dev "$T" 0000:04:00.0 --subsys 1028:0123
+	conf '[sata-passthrough]' 'ids = 8086:2922:1028:0123'
+	ev bind
+	want_rc 0
+	want_target 0000:04:00.0
+	want_host 0000:03:00.0 ahci
+}
+
+c_class_prefix() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:01:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	conf '[nvme]' 'class = 0108'
+	ev bind
+	want_rc 0
+	want_target 0000:01:00.0
+	want_host 0000:03:00.0 ahci
+	want_err 'early-vfio: 0000:01:00.0 [144d:a808] nvme -> vfio-pci (nvme)'
+}
+
+c_function_wildcard() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:03:00.1 --group 1
+	fs_dev "$T" 0000:04:00.0
+	conf '[slot3]' 'address = 03:00.*'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_target 0000:03:00.1
+	want_host 0000:04:00.0 ahci
+}
+
+c_status_json() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --group 7
+	fs_dev "$T" 0000:04:00.0 --group 8
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_target 0000:03:00.0
+	ev status --json
+	want_rc 0
+	python3 -m json.tool "$T/.out" >/dev/null 2>&1 || fail "status --json is not valid JSON"
+	python3 - "$T/.out" <<'EOF' || fail "JSON has no object for 0000:03:00.0 with vfio-pci, iommu group 7 and section sata-passthrough"
+import json, sys
+
+def values(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield k
+            yield from values(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from values(v)
+    else:
+        yield o
+
+def objects(o):
+    if isinstance(o, dict):
+        yield o
+        for v in o.values():
+            yield from objects(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from objects(v)
+
+doc = json.load(open(sys.argv[1]))
+for obj in objects(doc):
+    vals = [str(v) for v in values(obj)]
+    if any(v in ("0000:03:00.0", "03:00.0") for v in vals) and not any("04:00.0" in v for v in vals):
+        if "vfio-pci" in vals and "7" in vals and "sata-passthrough" in vals:
+            sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+c_release() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --bound-to vfio-pci --override vfio-pci
+	fs_dev "$T" 0000:04:00.0 --bound-to vfio-pci --override vfio-pci
+	conf '[sata-passthrough]' 'address = 0000:03:00.0 0000:04:00.0'
+	ev release 0000:03:00.0
+	want_rc 0
+	want_host 0000:03:00.0 ahci
+	[ -L "$T/sys/bus/pci/drivers/ahci/0000:03:00.0" ] || fail "not listed under drivers/ahci"
+	want_target 0000:04:00.0
+	want_no_log '0000:04:00.0'
+}
+
+c_missing_config() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	CONF=$T/does-not-exist.conf
+	ev bind
+	want_rc 0
+	want_err "early-vfio: $CONF: not found, nothing to do"
+	want_no_writes
+	ev check
+	[ "$RC" = 0 ] && fail "check exits 0 without a config"
+}
+
+c_garbage_vendor() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	fs_attr "$T" 0000:04:00.0 vendor $'zzzz\n'
+	conf '[sata-passthrough]' 'ids = 8086:2922'
+	ev bind
+	want_rc 0 64
+	want_target 0000:03:00.0
+	want_host 0000:04:00.0 ahci
+	want_no_log '0000:04:00.0'
+}
+
+c_garbage_class_selected_by_address() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	fs_attr "$T" 0000:04:00.0 class $'\xff\xfe garbage'
+	conf '[sata-passthrough]' 'address = 0000:04:00.0'
+	ev bind
+	want_host 0000:03:00.0 ahci
+	want_no_log '0000:03:00.0'
+	# the garbage device itself: either taken or left alone, never half-done
+	if [ "$(drv_of 0000:04:00.0)" != vfio-pci ]; then
+		want_host 0000:04:00.0 ahci
+	else
+		want_override 0000:04:00.0 vfio-pci
+	fi
+}
+
+c_missing_vendor() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	rm "$T/sys/devices/pci0000:00/0000:04:00.0/vendor"
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_no_log '0000:04:00.0'
+	want_host 0000:04:00.0 ahci
+	if [ "$(drv_of 0000:03:00.0)" != vfio-pci ]; then
+		want_host 0000:03:00.0 ahci
+		[ "$RC" = 0 ] && fail "exit 0 although the selected device was not bound"
+	fi
+}
+
+c_dangling_driver_link() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --bound-to gone
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+}
+
+c_kmsg() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	: >"$T/dev/kmsg"
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	grep -qF 'early-vfio: 0000:03:00.0 [8086:2922] ahci -> vfio-pci (sata-passthrough)' "$T/dev/kmsg" ||
+		fail "the device line is not in SYSROOT/dev/kmsg"
+}
+
+c_no_ro_writes() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_target 0000:03:00.0
+	want_no_log 'EACCES'
+}
+
+t "identical controllers told apart by address: only the addressed one moves to vfio-pci" c_twins_by_address
+t "address without domain selects the device in domain 0000" c_address_without_domain
+t "device bound to ahci is overridden, unbound, then probed onto vfio-pci" c_unbind_host_then_bind
+t "device with no driver is bound to vfio-pci without an unbind" c_unbound_device_bound
+t "unbind = no leaves a host-bound device on ahci with its override cleared" c_unbind_no_keeps_host
+t "unbind = no still binds a device that has no driver" c_unbind_no_binds_unbound
+t "second bind run changes nothing and says already on vfio-pci" c_idempotent
+t "selector matching no device: bind exits 0 writing nothing, check warns" c_absent_device
+t "unwritable driver_override keeps the device on ahci, others still bound, exit 64" c_override_unwritable
+t "vfio-pci refusing the device gives it back to ahci with override cleared, exit 64" c_probe_refused_gives_back
+t "unknown key 'adress' names file:line and 'address', binds nothing, exit 2" c_config_errors_bind_nothing
+t "malformed ids value binds nothing, exit 2" c_bad_ids
+t "invalid address (function 9) binds nothing, exit 2" c_bad_address
+t "empty section binds nothing, exit 2" c_empty_section
+t "duplicate section binds nothing, exit 2" c_duplicate_section
+t "config line over 198 bytes binds nothing, exit 2" c_long_line
+t "non-UTF-8 bytes in a value bind nothing, exit 2" c_non_utf8
+t "--dry-run prints the plan and writes nothing" c_dry_run
+t "target driver missing: no device is touched, exit non-zero" c_target_driver_missing
+t "unbind EBUSY keeps the device on ahci with override cleared, exit 64" c_unbind_ebusy
+t "device vanishing between scan and bind: others still bound, exit 64" c_vanish
+t "device without iommu_group is refused with a reason and left on ahci" c_no_iommu_group
+t "PCI bridge is never bound, even when selected" c_bridge_not_bound
+t "SR-IOV PF with VFs enabled is not bound" c_sriov_pf_not_bound
+t "ids with subsystem ids select only the matching subsystem" c_subsystem_ids
+t "class prefix 0108 selects the NVMe controller only" c_class_prefix
+t "function wildcard 03:00.* selects every function of the slot only" c_function_wildcard
+t "status --json is valid JSON with the bound device, its iommu group and section" c_status_json
+t "release 0000:03:00.0 gives that device back to ahci only" c_release
+t "missing config: bind exits 0 nothing to do, check fails" c_missing_config
+t "garbage vendor attribute: no crash, that device is not taken" c_garbage_vendor
+t "garbage class on the addressed device: no crash, nothing half-done" c_garbage_class_selected_by_address
+t "missing vendor attribute on another device: no crash, nothing half-done" c_missing_vendor
+t "dangling driver link counts as unbound and the device is bound" c_dangling_driver_link
+t "device lines also go to SYSROOT/dev/kmsg" c_kmsg
+t "no write to a read-only sysfs attribute is attempted" c_no_ro_writes
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
