@@ -80,6 +80,7 @@ have_deb_src() {
 # release on the host.  The deb-src line must repeat the entry's Signed-By,
 # or apt refuses the two as conflicting.
 host_mirror() {
+	# shellcheck disable=SC1091
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -r "$f" ] || continue
@@ -121,6 +122,7 @@ ensure_deb_src() {
 	fi
 	[ "${NO_APT:-0}" = 1 ] && die "no deb-src entry and NO_APT=1"
 	if ! have_deb_src; then
+		# shellcheck disable=SC2046 # three words wanted
 		set -- $(host_mirror)
 		uri=${1:-http://deb.debian.org/debian}
 		suite=${2:-bookworm}
@@ -140,18 +142,22 @@ src_version() {
 }
 
 ensure_build_deps() {
+	# --check also wants depmod, xz and zstd for its fake modules tree
+	extra=""
+	[ $check = 1 ] && extra="kmod xz-utils zstd"
 	# gcc/make for both, autotools+libtool for kmod's snapshot, pkg-config
 	# for kmod's configure, and the compression libraries libkmod uses
 	# (their static .a come with the -dev packages).
 	need=""
 	for p in build-essential dpkg-dev autoconf automake libtool pkg-config \
-	         libzstd-dev liblzma-dev zlib1g-dev libinih-dev file; do
+	         libzstd-dev liblzma-dev zlib1g-dev libinih-dev file $extra; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 			need="$need $p"
 	done
 	[ -z "$need" ] && return 0
 	[ "${NO_APT:-0}" = 1 ] && die "missing build dependencies:$need (NO_APT=1)"
 	log "installing build dependencies:$need"
+	# shellcheck disable=SC2086 # a list of package names
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >&2
 }
 
@@ -194,7 +200,7 @@ kv=${KMOD_VERSION:-$(src_version kmod)}
 [ -n "$kv" ] || die "apt knows no source package kmod"
 
 src=$OUT/src
-rm -rf "$OUT/lib" "$OUT/include" "$OUT/pkgconfig" "$stamp"
+rm -rf "${OUT:?}/lib" "${OUT:?}/include" "${OUT:?}/pkgconfig" "$stamp"
 mkdir -p "$src" "$OUT/lib" "$OUT/include/pci" "$OUT/pkgconfig"
 
 # Upstream version without epoch and Debian revision: the folder name
@@ -209,7 +215,7 @@ fetch() { # package version dir
 	fi
 	rm -rf "$3"
 	log "apt-get source $1=$2"
-	(cd "$src" && apt-get source -qq --only-source "$1=$2" >&2) ||
+	(cd "$src" && apt-get source -qq -o APT::Sandbox::User=root --only-source "$1=$2" >"$src/apt-source-$1.log" 2>&1) ||
 		die "apt-get source $1=$2 failed"
 	[ -d "$3" ] || die "expected $3 after apt-get source"
 	echo "$2" >"$3/.evfio-version"
@@ -316,6 +322,7 @@ fi
 # (made with depmod), so libkmod's static decompression paths are exercised.
 
 if [ $check = 1 ]; then
+	[ "${skip_build:-0}" = 1 ] && ensure_build_deps
 	tdir=$OUT/check
 	case $tdir in /*/check) ;; *) die "bad check folder '$tdir'" ;; esac
 	rm -rf "$tdir"; mkdir -p "$tdir"
