@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+/* Config parsing: what a valid file produces, and that every error is
+ * reported once, with the right line, and makes the whole file invalid. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "early-vfio.h"
+
+struct run {
+	struct evfio_config cfg;
+	struct evfio_log log;
+	char *out;
+	size_t len;
+	int r;
+};
+
+/* Parse text; keep the messages it printed in run->out. */
+static void parse(struct run *run, const char *text)
+{
+	FILE *f;
+
+	f = open_memstream(&run->out, &run->len);
+	assert_non_null(f);
+	evfio_log_init(&run->log, LOG_DEBUG);
+	run->log.out = f;
+	run->r = evfio_config_load_string(&run->cfg, "test.conf", text, &run->log);
+	fclose(f);
+}
+
+static void done(struct run *run)
+{
+	evfio_config_free(&run->cfg);
+	free(run->out);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The config is invalid and the one message is exactly this. */
+static void expect_one_error(const char *text, const char *message)
+{
+	struct run run;
+
+	parse(&run, text);
+	assert_int_equal(run.r, -EINVAL);
+	if (!strstr(run.out, message))
+		fail_msg("expected '%s' in:\n%s", message, run.out);
+	assert_int_equal(count_lines(run.out), 1);
+	done(&run);
+}
+
+static void valid_config_yields_sections_and_options(void **state)
+{
+	struct run run;
+	const struct evfio_section *s;
+
+	(void)state;
+	parse(&run,
+	      "; comment\n"
+	      "# another\n"
+	      "[options]\n"
+	      "driver = vfio-pci\n"
+	      "unbind = no\n"
+	      "\n"
+	      "[sata-passthrough]\n"
+	      "address = 0000:00:03.0, 04:00.*\n"
+	      "ids = 8086:2922 ; the twin controller\n"
+	      "[gpu]\n"
+	      "class = 03\n");
+	assert_int_equal(run.r, 0);
+	assert_string_equal(run.out ? run.out : "", "");
+	assert_string_equal(run.cfg.driver, "vfio-pci");
+	assert_false(run.cfg.unbind);
+	assert_int_equal(run.cfg.n_sections, 2);
+	s = &run.cfg.sections[0];
+	assert_string_equal(s->name, "sata-passthrough");
+	assert_int_equal(s->line, 7);
+	assert_int_equal(s->n_addrs, 2);
+	assert_int_equal(s->n_ids, 1);
+	assert_int_equal(s->n_classes, 0);
+	assert_int_equal(run.cfg.sections[1].n_classes, 1);
+	done(&run);
+}
+
+static void defaults_are_vfio_pci_and_unbind_yes(void **state)
+{
+	struct run run;
+
+	(void)state;
+	parse(&run, "[x]\nids = 1b36:0010\n");
+	assert_int_equal(run.r, 0);
+	assert_string_equal(run.cfg.driver, "vfio-pci");
+	assert_true(run.cfg.unbind);
+	done(&run);
+}
+
+static void misspelt_key_names_line_and_suggests_the_fix(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\n\n\nadress = 03:00.0\n",
+			 "test.conf:5: unknown key 'adress' (did you mean 'address'?)");
+}
+
+static void option_key_in_device_section_says_where_it_belongs(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\ndriver = vfio-pci\n",
+			 "test.conf:3: key 'driver' belongs in [options]");
+}
+
+static void malformed_id_is_an_error_with_its_line(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922, 8086:292\n",
+			 "test.conf:2: invalid id '8086:292'");
+}
+
+static void malformed_address_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\naddress = 03.0\n",
+			 "test.conf:2: invalid address '03.0'");
+}
+
+static void malformed_class_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nclass = 010\n", "test.conf:2: invalid class '010'");
+}
+
+static void empty_section_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\n[b]\nids = 8086:2922\n",
+			 "test.conf:1: section [a] has no selectors");
+}
+
+static void duplicate_section_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\n[a]\nclass = 01\n",
+			 "test.conf:3: duplicate section [a] (first at line 1)");
+}
+
+static void duplicate_key_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\nids = 1b36:0010\n",
+			 "test.conf:3: duplicate key 'ids' in [a]");
+}
+
+static void indented_continuation_adds_values(void **state)
+{
+	struct run run;
+
+	(void)state;
+	parse(&run, "[a]\nids = 8086:2922\n  1b36:0010\n");
+	assert_int_equal(run.r, 0);
+	assert_int_equal(run.cfg.sections[0].n_ids, 2);
+	done(&run);
+}
+
+static void hash_after_value_is_not_a_comment(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922 # sata\n",
+			 "test.conf:2: '#' starts a comment only at the start");
+}
+
+static void key_before_any_section_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("ids = 8086:2922\n[a]\nclass = 01\n",
+			 "test.conf:1: key 'ids' before any section");
+}
+
+static void line_without_equals_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\nadress\n",
+			 "test.conf:3: expected 'key = value'");
+}
+
+static void line_longer_than_198_is_an_error_and_numbering_stays_right(void **state)
+{
+	char text[1024];
+	char pad[400];
+	struct run run;
+
+	(void)state;
+	memset(pad, 'a', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	snprintf(text, sizeof(text), "[a]\n; %s\nids = 8086:2922\nbogus = 1\n", pad);
+	parse(&run, text);
+	assert_int_equal(run.r, -EINVAL);
+	assert_non_null(strstr(run.out, "test.conf:2: line too long"));
+	/* the long line counts as one: the next error is still on line 4 */
+	assert_non_null(strstr(run.out, "test.conf:4: unknown key 'bogus'"));
+	assert_int_equal(count_lines(run.out), 2);
+	done(&run);
+}
+
+static void non_utf8_line_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\n; caf\xe9\n",
+			 "test.conf:3: line is not valid UTF-8");
+}
+
+static void invalid_section_name_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a b/c]\nids = 8086:2922\n",
+			 "test.conf:1: invalid section name 'a b/c'");
+}
+
+static void bad_unbind_value_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[options]\nunbind = maybe\n[a]\nclass = 01\n",
+			 "test.conf:2: invalid value 'maybe' for 'unbind'");
+}
+
+static void every_error_is_reported_not_just_the_first(void **state)
+{
+	struct run run;
+
+	(void)state;
+	parse(&run, "[a]\nadress = 1\nids = zz\n[b]\n");
+	assert_int_equal(run.r, -EINVAL);
+	assert_int_equal(run.cfg.n_errors, 3);
+	assert_non_null(strstr(run.out, "test.conf:2:"));
+	assert_non_null(strstr(run.out, "test.conf:3:"));
+	assert_non_null(strstr(run.out, "test.conf:4:"));
+	done(&run);
+}
+
+static void section_matches_only_when_every_key_matches(void **state)
+{
+	struct run run;
+	struct evfio_ident twin1 = { .bus = 0, .slot = 0x1f, .func = 2,
+				     .vendor = 0x8086, .device = 0x2922,
+				     .class = 0x010601 };
+	struct evfio_ident twin2 = twin1;
+	struct evfio_ident nvme = { .bus = 0, .slot = 4, .vendor = 0x1b36,
+				    .device = 0x0010, .class = 0x010802 };
+
+	(void)state;
+	twin2.slot = 3;
+	twin2.func = 0;
+	parse(&run, "[twin]\nids = 8086:2922\naddress = 00:03.0\n"
+		    "[nv]\nclass = 0108\n");
+	assert_int_equal(run.r, 0);
+	assert_null(evfio_config_match(&run.cfg, &twin1));
+	assert_ptr_equal(evfio_config_match(&run.cfg, &twin2),
+			 &run.cfg.sections[0]);
+	assert_ptr_equal(evfio_config_match(&run.cfg, &nvme),
+			 &run.cfg.sections[1]);
+	/* a skipped section selects nothing */
+	assert_int_equal(evfio_config_skip(&run.cfg, "nv"), 1);
+	assert_null(evfio_config_match(&run.cfg, &nvme));
+	done(&run);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(valid_config_yields_sections_and_options),
+		cmocka_unit_test(defaults_are_vfio_pci_and_unbind_yes),
+		cmocka_unit_test(misspelt_key_names_line_and_suggests_the_fix),
+		cmocka_unit_test(option_key_in_device_section_says_where_it_belongs),
+		cmocka_unit_test(malformed_id_is_an_error_with_its_line),
+		cmocka_unit_test(malformed_address_is_an_error),
+		cmocka_unit_test(malformed_class_is_an_error),
+		cmocka_unit_test(empty_section_is_an_error),
+		cmocka_unit_test(duplicate_section_is_an_error),
+		cmocka_unit_test(duplicate_key_is_an_error),
+		cmocka_unit_test(indented_continuation_adds_values),
+		cmocka_unit_test(hash_after_value_is_not_a_comment),
+		cmocka_unit_test(key_before_any_section_is_an_error),
+		cmocka_unit_test(line_without_equals_is_an_error),
+		cmocka_unit_test(line_longer_than_198_is_an_error_and_numbering_stays_right),
+		cmocka_unit_test(non_utf8_line_is_an_error),
+		cmocka_unit_test(invalid_section_name_is_an_error),
+		cmocka_unit_test(bad_unbind_value_is_an_error),
+		cmocka_unit_test(every_error_is_reported_not_just_the_first),
+		cmocka_unit_test(section_matches_only_when_every_key_matches),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
