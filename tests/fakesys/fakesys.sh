@@ -1,3 +1,4 @@
+#!/bin/bash
 # shellcheck shell=bash
 # fakesys.sh - build a fake sysfs tree that looks like the kernel's, for tests.
 #
