@@ -12,6 +12,7 @@
  *   safety.c    devices that must never be taken, and why
  *   bind.c      the bind / release sequences for one device
  *   output.c    status (lspci -knn style, JSON) and check reports
+ *   initramfs.c check --initramfs: is a built image ready
  *   main.c      options, commands, exit codes
  *
  * Internal functions return 0 (or a positive count) on success and -errno
@@ -246,6 +247,12 @@ enum evfio_result {
 
 enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d);
 int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d);
+
+/* ---- initramfs.c --------------------------------------------------- */
+
+/* Unpack image and report whether early-vfio will run from it. */
+int evfio_initramfs_check(const char *image, const char *config,
+			  struct evfio_log *log);
 
 /* ---- output.c ------------------------------------------------------- */
 

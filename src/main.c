@@ -26,7 +26,7 @@ static void usage(void)
 	fputs("Usage:\n"
 	      " early-vfio [options] bind\n"
 	      " early-vfio [options] status [-a] [--json]\n"
-	      " early-vfio [options] check [--offline]\n"
+	      " early-vfio [options] check [--offline | --initramfs IMAGE]\n"
 	      " early-vfio [options] release [ADDRESS...]\n"
 	      "\n"
 	      "Bind the PCI devices selected in " EVFIO_DEFAULT_CONFIG " to vfio-pci,\n"
@@ -48,6 +48,7 @@ static void usage(void)
 	      " -a, --all            status: list every PCI device\n"
 	      " -j, --json           status: print JSON\n"
 	      "     --offline        check: validate the config only, no devices needed\n"
+	      "     --initramfs IMG  check: is early-vfio in IMG, with this config, before udev\n"
 	      " -v, --verbose        say more (repeat for debug)\n"
 	      " -q, --quiet          print errors only\n"
 	      " -h, --help           display this help\n"
@@ -254,6 +255,9 @@ static int cmd_check(struct evfio_ctx *c, struct opts *o)
 	struct evfio_devlist l;
 	int r, warnings = 0;
 
+	if (o->initramfs)
+		return evfio_initramfs_check(o->initramfs, o->config, &c->log) ?
+			       EVFIO_EXIT_FAILURE : EVFIO_EXIT_OK;
 	r = load_config(c, o);
 	if (r == 1) {
 		ev_err(&c->log, "%s: not found (see early-vfio.conf(5))", o->config);
@@ -379,6 +383,7 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
+		{ "initramfs", required_argument, NULL, OPT_INITRAMFS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -428,6 +433,9 @@ int main(int argc, char **argv)
 		case OPT_OFFLINE:
 			o.offline = true;
 			break;
+		case OPT_INITRAMFS:
+			o.initramfs = optarg;
+			break;
 		case 'v':
 			o.level = o.level == LOG_INFO ? LOG_DEBUG + 0 : LOG_DEBUG;
 			break;
@@ -476,7 +484,7 @@ int main(int argc, char **argv)
 		try_help("unexpected argument '%s'", argv[optind]);
 	}
 
-	if (strcmp(cmd, "check") || !o.offline) {
+	if (strcmp(cmd, "check") || !(o.offline || o.initramfs)) {
 		r = evfio_modules_new(&c.mods, o.sysroot, &c.log);
 		if (r < 0) {
 			ev_err(&c.log, "libkmod: %s", strerror(-r));
