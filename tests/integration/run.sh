@@ -503,6 +503,29 @@ c_function_wildcard() {
 	want_host 0000:04:00.0 ahci
 }
 
+c_function_exact() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:03:00.1 --group 1
+	conf '[fn1]' 'address = 03:00.1'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.1
+	want_host 0000:03:00.0 ahci
+	want_no_log '0000:03:00.0'
+}
+
+c_on_target_without_override() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --bound-to vfio-pci
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_no_log 'unbind'
+	want_no_log 'drivers_probe'
+}
+
 c_status_json() {
 	fx
 	fs_dev "$T" 0000:03:00.0 --group 7
@@ -675,6 +698,8 @@ t "SR-IOV PF with VFs enabled is not bound" c_sriov_pf_not_bound
 t "ids with subsystem ids select only the matching subsystem" c_subsystem_ids
 t "class prefix 0108 selects the NVMe controller only" c_class_prefix
 t "function wildcard 03:00.* selects every function of the slot only" c_function_wildcard
+t "address 03:00.1 selects that function only, not 03:00.0" c_function_exact
+t "device already on vfio-pci without override keeps it and gets the override" c_on_target_without_override
 t "status --json is valid JSON with the bound device, its iommu group and section" c_status_json
 t "release 0000:03:00.0 gives that device back to ahci only" c_release
 t "missing config: bind exits 0 nothing to do, check fails" c_missing_config
