@@ -23,7 +23,7 @@ endif
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC   := src/log.c src/selector.c src/config.c src/sysfs.c src/pci.c \
-             src/modules.c src/safety.c src/bind.c src/output.c \
+             src/modules.c src/safety.c src/protect.c src/bind.c src/output.c \
              src/initramfs.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h

@@ -9,7 +9,8 @@
  *   sysfs.c     every sysfs read and write, relative to one root dirfd
  *   pci.c       libpci scan -> struct evfio_dev array
  *   modules.c   libkmod: load the target driver, modules for an alias
- *   safety.c    devices that must never be taken, and why
+ *   safety.c    devices that must never be taken, and why; IOMMU groups
+ *   protect.c   the PCI devices that hold the running system
  *   bind.c      the bind / release sequences for one device
  *   output.c    status (lspci -knn style, JSON) and check reports
  *   initramfs.c check --initramfs: is a built image ready
@@ -120,13 +121,21 @@ struct evfio_section {
 	struct evfio_class *classes;
 	size_t n_classes;
 	unsigned int keys;	/* bitmask of EVFIO_KEY_* seen */
+	bool allow_system;	/* allow-system-device = yes */
 	bool skipped;		/* early-vfio.skip= on the command line */
+};
+
+enum evfio_group_policy {
+	EVFIO_GROUP_WARN,	/* bind, and warn about the rest of the group */
+	EVFIO_GROUP_REFUSE,	/* bind only when the group is complete */
+	EVFIO_GROUP_WHOLE,	/* take every endpoint of the group */
 };
 
 struct evfio_config {
 	const char *path;
 	char driver[EVFIO_NAME_MAX];
 	bool unbind;
+	enum evfio_group_policy group;
 	struct evfio_section *sections;
 	size_t n_sections;
 	int n_errors;
@@ -186,6 +195,8 @@ struct evfio_dev {
 	char dev_name[160];			/* vendor and device names */
 	int sriov_numvfs;			/* -1: not an SR-IOV PF */
 	bool garbled;				/* ids in sysfs unreadable */
+	bool via_group;				/* taken for iommu-group = whole */
+	char refusal[256];			/* set by evfio_safety_review */
 	const struct evfio_section *section;	/* NULL: not selected */
 };
 
@@ -220,11 +231,41 @@ int evfio_modules_load_driver(struct evfio_modules *m,
 int evfio_modules_for_alias(struct evfio_modules *m, const char *alias,
 			    char *buf, size_t size);
 
+/* ---- protect.c ------------------------------------------------------ */
+
+struct evfio_protected {
+	char bdf[EVFIO_BDF_LEN];
+	char why[160];		/* "/ (root) (/dev/sda1)" */
+};
+
+struct evfio_protlist {
+	struct evfio_protected *v;
+	size_t n;
+};
+
+#define EVFIO_PROTECTED_FILE "etc/early-vfio.protected"
+
+/* From the running system's mounts and swaps, under the root. */
+int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
+		       struct evfio_protlist *l);
+/* Add the entries of a recorded list (root-relative path). */
+int evfio_protect_load(const struct evfio_sysfs *fs, const char *path,
+		       struct evfio_protlist *l);
+void evfio_protect_print(FILE *f, const struct evfio_protlist *l);
+const char *evfio_protect_why(const struct evfio_protlist *l, const char *bdf);
+void evfio_protect_free(struct evfio_protlist *l);
+
 /* ---- safety.c ------------------------------------------------------- */
 
 /* Why the target driver cannot take this device, or NULL when it can. */
 const char *evfio_safety_refusal(const struct evfio_dev *d);
 bool evfio_iommu_present(const struct evfio_sysfs *fs);
+bool evfio_is_bridge(const struct evfio_dev *d);
+struct evfio_ctx;
+/* Before binding: refuse protected devices, apply the IOMMU group policy
+ * (which may select more devices).  Returns the number of problems an
+ * admin must fix (protected devices selected without allow-system-device). */
+int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l);
 
 /* ---- bind.c --------------------------------------------------------- */
 
@@ -233,6 +274,7 @@ struct evfio_ctx {
 	struct evfio_sysfs fs;
 	struct evfio_config cfg;
 	struct evfio_modules *mods;
+	struct evfio_protlist prot;
 	bool dry_run;
 };
 

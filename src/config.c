@@ -28,8 +28,11 @@ enum {
 	KEY_IDS = 1 << 0,
 	KEY_ADDRESS = 1 << 1,
 	KEY_CLASS = 1 << 2,
+	KEY_ALLOW_SYSTEM = 1 << 3,
+	KEY_SELECTORS = KEY_IDS | KEY_ADDRESS | KEY_CLASS,
 	KEY_DRIVER = 1 << 8,
 	KEY_UNBIND = 1 << 9,
+	KEY_GROUP = 1 << 10,
 };
 
 static const struct keydef {
@@ -40,8 +43,10 @@ static const struct keydef {
 	{ "ids", KEY_IDS, false },
 	{ "address", KEY_ADDRESS, false },
 	{ "class", KEY_CLASS, false },
+	{ "allow-system-device", KEY_ALLOW_SYSTEM, false },
 	{ "driver", KEY_DRIVER, true },
 	{ "unbind", KEY_UNBIND, true },
+	{ "iommu-group", KEY_GROUP, true },
 };
 
 #define OPTIONS_SECTION "options"
@@ -206,7 +211,8 @@ static void unknown_key(struct parser *p, int line, const char *name,
 			  best);
 	else
 		cfg_error(p, line, "unknown key '%s' (known: %s)", name,
-			  global ? "driver, unbind" : "ids, address, class");
+			  global ? "driver, unbind, iommu-group" :
+				   "ids, address, class, allow-system-device");
 }
 
 /* ---- the reader: sees every physical line before inih does ---------- */
@@ -460,6 +466,19 @@ static void option_key(struct parser *p, const char *name, const char *value,
 				 value);
 		return;
 	}
+	if (k->bit == KEY_GROUP) {
+		static const char *const names[] = { "warn", "refuse", "whole" };
+
+		for (int i = 0; i < 3; i++) {
+			if (!strcmp(value, names[i])) {
+				p->cfg->group = (enum evfio_group_policy)i;
+				return;
+			}
+		}
+		cfg_error(p, line, "invalid value '%.40s' for 'iommu-group': use "
+			  "warn, refuse or whole", value);
+		return;
+	}
 	if (!parse_bool(value, &p->cfg->unbind))
 		cfg_error(p, line, "invalid value '%.40s' for 'unbind': use yes or no",
 			  value);
@@ -518,6 +537,12 @@ static int on_key(void *user, const char *section, const char *name,
 		return 1;
 	}
 	s->keys |= k->bit;
+	if (k->bit == KEY_ALLOW_SYSTEM) {
+		if (continuation || !parse_bool(value, &s->allow_system))
+			cfg_error(p, line, "invalid value '%.40s' for "
+				  "'allow-system-device': use yes or no", value);
+		return 1;
+	}
 	t = (struct token_ctx){ .p = p, .line = line, .bit = k->bit, .s = s };
 	r = evfio_for_each_token(value, add_token, &t);
 	return r == -ENOMEM ? 0 : 1;
@@ -546,7 +571,7 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 	for (size_t i = 0; i < cfg->n_sections; i++) {
 		const struct evfio_section *s = &cfg->sections[i];
 
-		if (!s->n_ids && !s->n_addrs && !s->n_classes && !s->keys)
+		if (!(s->keys & KEY_SELECTORS))
 			cfg_error(p, s->line,
 				  "section [%s] has no selectors: add ids, "
 				  "address or class, or remove it",

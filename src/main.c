@@ -28,6 +28,7 @@ static void usage(void)
 	      " early-vfio [options] status [-a] [--json]\n"
 	      " early-vfio [options] check [--offline | --initramfs IMAGE]\n"
 	      " early-vfio [options] release [ADDRESS...]\n"
+	      " early-vfio [options] protected\n"
 	      "\n"
 	      "Bind the PCI devices selected in " EVFIO_DEFAULT_CONFIG " to vfio-pci,\n"
 	      "early in boot, before their host drivers (ahci, nvme, ...) take them.\n"
@@ -37,6 +38,7 @@ static void usage(void)
 	      " status          show selected devices and devices on the target driver\n"
 	      " check           validate the config and show what each section selects\n"
 	      " release         give devices on the target driver back to their host driver\n"
+	      " protected       list the PCI devices that hold the running system\n"
 	      "\n"
 	      "Options:\n"
 	      " -c, --config FILE    read FILE instead of " EVFIO_DEFAULT_CONFIG "\n"
@@ -132,6 +134,19 @@ static int scan(struct evfio_ctx *c, bool names, struct evfio_devlist *l)
 	return 0;
 }
 
+/* The devices that hold the system: those recorded in the image when it
+ * was built (at boot nothing is mounted yet), and those mounted now. */
+static void load_protections(struct evfio_ctx *c)
+{
+	int r = evfio_protect_load(&c->fs, EVFIO_PROTECTED_FILE, &c->prot);
+
+	if (r < 0 && r != -ENOENT)
+		ev_warn(&c->log, "/%s: %s", EVFIO_PROTECTED_FILE, strerror(-r));
+	r = evfio_protect_scan(&c->fs, &c->log, &c->prot);
+	if (r < 0)
+		ev_dbg(&c->log, "cannot read mounts: %s", strerror(-r));
+}
+
 /* "early-vfio=off" and "early-vfio.skip=a,b" on the kernel command line. */
 static bool cmdline_says_off(struct evfio_ctx *c, struct opts *o)
 {
@@ -173,6 +188,8 @@ static int cmd_bind(struct evfio_ctx *c, struct opts *o)
 		ev_info(&c->log, "skipping sections: %s", o->skip);
 	if (scan(c, false, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
+	load_protections(c);
+	evfio_safety_review(c, &l);
 
 	for (size_t i = 0; i < l.n; i++) {
 		struct evfio_dev *d = &l.devs[i];
@@ -180,8 +197,9 @@ static int cmd_bind(struct evfio_ctx *c, struct opts *o)
 		if (!d->section)
 			continue;
 		n_sel++;
-		if (strcmp(d->driver, c->cfg.driver) ||
-		    strcmp(d->override, c->cfg.driver))
+		if ((strcmp(d->driver, c->cfg.driver) ||
+		     strcmp(d->override, c->cfg.driver)) &&
+		    !evfio_safety_refusal(d))
 			n_todo++;
 	}
 	if (n_sel == 0) {
@@ -196,6 +214,10 @@ static int cmd_bind(struct evfio_ctx *c, struct opts *o)
 
 			if (!l.devs[i].section)
 				continue;
+			if (evfio_safety_refusal(&l.devs[i])) {
+				evfio_bind_device(c, &l.devs[i]);
+				continue;
+			}
 			evfio_dev_label(&l.devs[i], label, sizeof(label));
 			ev_err(&c->log, "%s: not bound (%s): driver %s is not "
 			       "available; the device was not touched", label,
@@ -253,7 +275,7 @@ static int cmd_status(struct evfio_ctx *c, struct opts *o)
 static int cmd_check(struct evfio_ctx *c, struct opts *o)
 {
 	struct evfio_devlist l;
-	int r, warnings = 0;
+	int r, warnings = 0, errors;
 
 	if (o->initramfs)
 		return evfio_initramfs_check(o->initramfs, o->config, &c->log) ?
@@ -272,6 +294,8 @@ static int cmd_check(struct evfio_ctx *c, struct opts *o)
 		return EVFIO_EXIT_OK;
 	if (scan(c, true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
+	load_protections(c);
+	errors = evfio_safety_review(c, &l);
 	if (!evfio_iommu_present(&c->fs)) {
 		ev_warn(&c->log, "no IOMMU groups in /sys/kernel/iommu_groups: the "
 			"IOMMU is off or absent; on Intel add intel_iommu=on to the "
@@ -296,7 +320,11 @@ static int cmd_check(struct evfio_ctx *c, struct opts *o)
 			       d->id.vendor, d->id.device,
 			       d->driver[0] ? d->driver : "(none)");
 			why = evfio_safety_refusal(d);
-			if (why) {
+			if (why && evfio_protect_why(&c->prot, d->bdf) &&
+			    !sec->allow_system)
+				ev_err(&c->log, "%s: [%s] selects %s, but %s",
+				       o->config, sec->name, d->bdf, why);
+			else if (why) {
 				ev_warn(&c->log, "%s: will not be bound: %s", d->bdf,
 					why);
 				warnings++;
@@ -311,6 +339,25 @@ static int cmd_check(struct evfio_ctx *c, struct opts *o)
 	evfio_devlist_free(&l);
 	if (warnings)
 		printf("%d warning%s\n", warnings, warnings == 1 ? "" : "s");
+	if (errors) {
+		ev_err(&c->log, "%s: %d section%s would take a device that holds "
+		       "the running system", o->config, errors,
+		       errors == 1 ? "" : "s");
+		return EVFIO_EXIT_CONFIG;
+	}
+	return EVFIO_EXIT_OK;
+}
+
+static int cmd_protected(struct evfio_ctx *c, struct opts *o)
+{
+	int r = evfio_protect_scan(&c->fs, &c->log, &c->prot);
+
+	(void)o;
+	if (r < 0) {
+		ev_err(&c->log, "cannot read the mounts: %s", strerror(-r));
+		return EVFIO_EXIT_FAILURE;
+	}
+	evfio_protect_print(stdout, &c->prot);
 	return EVFIO_EXIT_OK;
 }
 
@@ -478,7 +525,8 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "release")) {
 		evfio_log_open_kmsg(&c.log, c.fs.rootfd);
-	} else if (strcmp(cmd, "status") && strcmp(cmd, "check")) {
+	} else if (strcmp(cmd, "status") && strcmp(cmd, "check") &&
+		   strcmp(cmd, "protected")) {
 		try_help("unknown command '%s'", cmd);
 	} else if (optind < argc) {
 		try_help("unexpected argument '%s'", argv[optind]);
@@ -498,10 +546,13 @@ int main(int argc, char **argv)
 		r = cmd_status(&c, &o);
 	else if (!strcmp(cmd, "check"))
 		r = cmd_check(&c, &o);
+	else if (!strcmp(cmd, "protected"))
+		r = cmd_protected(&c, &o);
 	else
 		r = cmd_release(&c, &o, argv + optind, argc - optind);
 
 	evfio_config_free(&c.cfg);
+	evfio_protect_free(&c.prot);
 	evfio_modules_free(c.mods);
 	evfio_log_close(&c.log);
 	evfio_sysfs_close(&c.fs);

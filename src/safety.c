@@ -5,18 +5,28 @@
  * so we refuse first and say why. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "early-vfio.h"
 
-const char *evfio_safety_refusal(const struct evfio_dev *d)
+bool evfio_is_bridge(const struct evfio_dev *d)
 {
 	uint32_t cls = d->id.class >> 8;
 
+	/* host, ISA, PCI-to-PCI, CardBus... bridges; 0680 "other bridge"
+	 * is how some endpoints describe themselves */
+	return (cls >> 8) == 0x06 && cls != 0x0680;
+}
+
+const char *evfio_safety_refusal(const struct evfio_dev *d)
+{
+	if (d->refusal[0])
+		return d->refusal;
 	if (d->garbled)
 		return "its sysfs attributes are unreadable or malformed";
-	if ((cls >> 8) == 0x06 && cls != 0x0680)
+	if (evfio_is_bridge(d))
 		return "it is a bridge (class 06xx): bridges and root ports are "
 		       "never bound";
 	if (d->sriov_numvfs > 0)
@@ -50,4 +60,115 @@ bool evfio_iommu_present(const struct evfio_sysfs *fs)
 		found = e->d_name[0] != '.';
 	closedir(dir);
 	return found;
+}
+
+/* The other endpoints of d's IOMMU group that no section selects. */
+static size_t group_strangers(const struct evfio_devlist *l,
+			      const struct evfio_dev *d, char *buf, size_t size)
+{
+	size_t n = 0, len = 0;
+
+	buf[0] = '\0';
+	if (d->iommu_group < 0)
+		return 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct evfio_dev *o = &l->devs[i];
+
+		if (o == d || o->iommu_group != d->iommu_group || o->section ||
+		    evfio_is_bridge(o))
+			continue;
+		n++;
+		if (len + 16 < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s",
+						len ? ", " : "", o->bdf);
+	}
+	return n;
+}
+
+static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors)
+{
+	const char *why = evfio_protect_why(&c->prot, d->bdf);
+
+	if (!why)
+		return;
+	if (d->section->allow_system) {
+		ev_warn(&c->log, "%s holds the running system (%s), taken anyway: "
+			"[%s] sets allow-system-device = yes", d->bdf, why,
+			d->section->name);
+		return;
+	}
+	snprintf(d->refusal, sizeof(d->refusal),
+		 "it holds the running system: %s; remove it from [%s] (or set "
+		 "allow-system-device = yes there if the system really moves "
+		 "elsewhere)", why, d->section->name);
+	(*errors)++;
+}
+
+int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
+{
+	char others[200];
+	int errors = 0;
+	size_t n = l->n;
+
+	/* whole groups first, so the added devices get the same review */
+	if (c->cfg.group == EVFIO_GROUP_WHOLE) {
+		for (size_t i = 0; i < n; i++) {
+			struct evfio_dev *d = &l->devs[i];
+
+			if (!d->section || d->via_group || d->iommu_group < 0)
+				continue;
+			for (size_t k = 0; k < n; k++) {
+				struct evfio_dev *o = &l->devs[k];
+
+				if (o->section || o->iommu_group != d->iommu_group ||
+				    evfio_is_bridge(o))
+					continue;
+				o->section = d->section;
+				o->via_group = true;
+				ev_info(&c->log, "%s joins %s: same IOMMU group %d "
+					"(iommu-group = whole)", o->bdf, d->bdf,
+					d->iommu_group);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct evfio_dev *d = &l->devs[i];
+
+		if (!d->section)
+			continue;
+		protect_review(c, d, &errors);
+		if (d->refusal[0] || !group_strangers(l, d, others, sizeof(others)))
+			continue;
+		if (c->cfg.group == EVFIO_GROUP_REFUSE) {
+			snprintf(d->refusal, sizeof(d->refusal),
+				 "IOMMU group %d also holds %s, which no section "
+				 "selects (iommu-group = refuse)", d->iommu_group,
+				 others);
+			continue;
+		}
+		ev_warn(&c->log, "%s: IOMMU group %d also holds %s: a VM can only "
+			"use the whole group; select them too, or set iommu-group "
+			"= whole or refuse in [options]", d->bdf, d->iommu_group,
+			others);
+	}
+	/* a group is taken whole or not at all: one refusal spoils it */
+	if (c->cfg.group == EVFIO_GROUP_WHOLE) {
+		for (size_t i = 0; i < n; i++) {
+			struct evfio_dev *d = &l->devs[i];
+
+			if (!d->section || !d->refusal[0] || d->iommu_group < 0)
+				continue;
+			for (size_t k = 0; k < n; k++) {
+				struct evfio_dev *o = &l->devs[k];
+
+				if (o->section && !o->refusal[0] &&
+				    o->iommu_group == d->iommu_group)
+					snprintf(o->refusal, sizeof(o->refusal),
+						 "IOMMU group %d is taken whole, "
+						 "and %s in it cannot be taken",
+						 d->iommu_group, d->bdf);
+			}
+		}
+	}
+	return errors;
 }
