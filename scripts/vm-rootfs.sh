@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${EVFIO_VM_CACHE:-$top/.cache/vm}}
 suite=${EVFIO_VM_SUITE:-bookworm}
 variant=minbase
-include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev
+# libpci3, libkmod2, libinih1: what the early-vfio binary links against (the hook runs it in the chroot).
+include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev,libpci3,libkmod2,libinih1
 format=1
 
 log() { printf 'vm-rootfs: %s\n' "$*" >&2; }
@@ -50,6 +51,7 @@ if [ -f "$stamp" ]; then		# another caller finished it while we waited
 fi
 
 tmp=$(mktemp -d "$cache/.build-$suite-XXXXXX")
+chmod 755 "$tmp"			# mktemp made it 0700; it becomes the guest's /
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 start=$(date +%s)
 log "debootstrap $suite ($variant, $include) from $mirror into $tmp (takes a few minutes)"

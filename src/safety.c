@@ -106,7 +106,7 @@ static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors
 
 int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 {
-	char others[200];
+	char others[160];
 	int errors = 0;
 	size_t n = l->n;
 
