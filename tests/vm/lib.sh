@@ -231,7 +231,7 @@ vm_blocks_behind()
 vm_reached_userspace() { vm_section "$1" userspace | grep -q '^reached '; }
 
 # vm_klog FILE   the early-vfio lines of the guest kernel log
-vm_klog() { vm_section "$1" dmesg | grep 'early-vfio' || true; }
+vm_klog() { vm_section "$1" dmesg | grep 'early-vfio: ' || true; }
 
 # vm_storage_table BEFORE AFTER   lspci-style storage controller lines: address [ids] before -> after
 vm_storage_table()

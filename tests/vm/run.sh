@@ -1,0 +1,189 @@
+#!/bin/bash
+# End-to-end test (part of `make check`): install early-vfio into a Debian bookworm guest, build its
+# initramfs with update-initramfs, boot it in QEMU (TCG, q35 + intel-iommu) and check from inside
+# the guest which driver holds each storage controller and which disks exist.
+#
+#   tests/vm/run.sh            all scenarios; one PASS:/FAIL: line per assertion, then "N passed, N failed"
+#   KEEP=1 tests/vm/run.sh     keep the work directory (serial logs, initrds, update-initramfs logs)
+#   VERBOSE=1 tests/vm/run.sh  show update-initramfs output and the guests' serial consoles
+#
+# Needs root (debootstrap, chroot) and qemu-system-x86; exits 77 (skip) without them. The rootfs is
+# built once and cached in .cache/vm (scripts/vm-rootfs.sh); delete that directory to rebuild it.
+#
+# Scenarios (configs in tests/vm/scenarios/):
+#   1 by-address  00:03.0 (the twin of the boot AHCI 00:1f.2, same IDs) and NVMe 00:04.0 by address
+#   2 by-ids      ids: both NVMe [1b36:0010]; ids + address: only the AHCI twin; a never-matching section
+#   3 no config   the hook adds nothing, every controller keeps its host driver
+#   4 invalid     update-initramfs fails with file:line, the previous image is untouched and boots
+#   5 off         the by-address image booted with early-vfio=off: nothing bound, "disabled" logged
+# Assertion helpers are only called through check(), which shellcheck cannot follow.
+# shellcheck disable=SC2317
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$here/lib.sh"
+scen=$here/scenarios
+
+passed=0
+failed=0
+pass() { printf 'PASS: %s\n' "$*"; passed=$((passed + 1)); }
+fail() { printf 'FAIL: %s\n' "$*"; failed=$((failed + 1)); }
+# check DESCRIPTION COMMAND...   PASS if the command succeeds
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+	printf '%d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" = 0 ]
+	exit
+}
+
+if [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "SKIP: the VM test needs root and qemu-system-x86_64"
+	exit 77
+fi
+vm_check_tools 0 || { fail "host tools for the VM test are installed"; finish; }
+
+t_start=$(vm_now)
+vm_workdir_new
+vm_setup
+W=$VM_WORK
+
+# --- image checks --------------------------------------------------------------------------------
+
+# image_has NAME REGEX   a path in the image matches (grep on a file: no SIGPIPE games)
+image_has() { grep -Eq "$2" "$W/$1.list"; }
+image_list() { lsinitramfs "$W/$1.initrd" >"$W/$1.list" 2>&1; }
+
+# image_order_ok NAME   in the image's scripts/init-top/ORDER, early-vfio runs before udev
+image_order_ok() {
+	local dir=$W/$1.unpacked order e u
+	rm -rf "$dir"
+	unmkinitramfs "$W/$1.initrd" "$dir" >/dev/null 2>&1 || return 1
+	order=$(find "$dir" -path '*/scripts/init-top/ORDER' | head -n 1)
+	[ -n "$order" ] || return 1
+	e=$(grep -n '^/scripts/init-top/early-vfio ' "$order" | cut -d: -f1)
+	u=$(grep -n '^/scripts/init-top/udev ' "$order" | cut -d: -f1)
+	vm_verbose && grep '^/scripts' "$order" >&2
+	[ -n "$e" ] && [ -n "$u" ] && [ "$e" -lt "$u" ]
+}
+
+# image_conf_is NAME FILE   the config inside the image is FILE
+image_conf_is() {
+	local c
+	c=$(find "$W/$1.unpacked" -path '*/etc/early-vfio.conf' | head -n 1)
+	[ -n "$c" ] && cmp -s "$c" "$2"
+}
+
+# Scenario 3's image: no config -> the hook adds nothing (the init-top script is always there).
+vm_set_config -
+if vm_update_initramfs noconf; then
+	pass "no config: update-initramfs succeeds"
+	image_list noconf
+	check "no config: the hook adds neither binary nor config to the image" \
+		eval '! image_has noconf "^usr/sbin/early-vfio$" && ! image_has noconf "^etc/early-vfio.conf$"'
+else
+	fail "no config: update-initramfs succeeds (log: $W/noconf.uinit.log)"
+fi
+noconf_sum=$(sha256sum <"$VM_TREE/boot/initrd.img-$VM_KVER")
+
+# Scenario 4: a broken config must stop update-initramfs and leave the previous image in place.
+vm_set_config "$scen/invalid.conf"
+if vm_update_initramfs invalid; then
+	fail "invalid config: update-initramfs fails"
+else
+	pass "invalid config: update-initramfs fails"
+fi
+check "invalid config: the error names /etc/early-vfio.conf:3 and the bad key" \
+	grep -Eq "/etc/early-vfio.conf:3: .*adress" "$W/invalid.uinit.log"
+check "invalid config: the previous image is unchanged" \
+	test "$(sha256sum <"$VM_TREE/boot/initrd.img-$VM_KVER")" = "$noconf_sum"
+cp "$VM_TREE/boot/initrd.img-$VM_KVER" "$W/invalid.initrd"
+
+# Scenarios 1 and 5 share this image, scenario 2 has its own.
+for name in by-address by-ids; do
+	vm_set_config "$scen/$name.conf"
+	if vm_update_initramfs "$name"; then
+		pass "$name: update-initramfs succeeds"
+	else
+		fail "$name: update-initramfs succeeds (log: $W/$name.uinit.log)"
+		continue
+	fi
+	image_list "$name"
+	check "$name: image holds usr/sbin/early-vfio" image_has "$name" '^usr/sbin/early-vfio$'
+	check "$name: image holds etc/early-vfio.conf" image_has "$name" '^etc/early-vfio.conf$'
+	check "$name: image holds vfio-pci.ko" image_has "$name" '/vfio[-_]pci\.ko(\.[gx]z|\.zst)?$'
+	check "$name: image holds vfio_iommu_type1.ko" image_has "$name" '/vfio_iommu_type1\.ko(\.[gx]z|\.zst)?$'
+	check "$name: init-top ORDER runs early-vfio before udev" image_order_ok "$name"
+	check "$name: the config in the image is the one written" image_conf_is "$name" "$scen/$name.conf"
+done
+t_images=$(vm_now)
+
+# --- boots ---------------------------------------------------------------------------------------
+
+# boot_and_check NAME INITRD "APPEND" EXPECT   EXPECT: drivers of 03.0 04.0 05.0, e.g. "vfio-pci vfio-pci nvme"
+boot_and_check() {
+	local name=$1 initrd=$2 append=$3 out=$W/$1.out
+	local -a want
+	read -r -a want <<<"$4"
+	local addrs=("$VM_AHCI2_ADDR" "$VM_NVME_A_ADDR" "$VM_NVME_B_ADDR") i a d blk
+	if [ ! -f "$initrd" ]; then
+		fail "$name: boot (no image)"
+		return
+	fi
+	vm_boot "$name" "$initrd" "$append"
+	if vm_reached_userspace "$out"; then
+		pass "$name: guest reached userspace on the root disk behind 00:1f.2"
+	else
+		fail "$name: guest reached userspace (serial log: $W/$name.serial)"
+		sed 's/\r//g' "$W/$name.serial" 2>/dev/null | tail -n 25 | sed 's/^/    | /'
+		return
+	fi
+	d=$(vm_driver "$out" "$VM_BOOT_ADDR")
+	check "$name: 00:1f.2 [8086:2922] boot AHCI stays on ahci (got $d)" test "$d" = ahci
+	for i in 0 1 2; do
+		a=${addrs[$i]}
+		d=$(vm_driver "$out" "$a")
+		blk=$(vm_blocks_behind "$out" "$a" | paste -sd ' ')
+		check "$name: ${a#0000:} [$(vm_ids "$out" "$a")] Kernel driver in use: ${want[$i]} (got $d)" \
+			test "$d" = "${want[$i]}"
+		if [ "${want[$i]}" = vfio-pci ]; then
+			check "$name: ${a#0000:} has no disk in /sys/block (got: ${blk:-none})" test -z "$blk"
+			check "$name: ${a#0000:} is in an IOMMU group" \
+				eval "vm_section '$out' pci | awk '\$1 == \"$a\" && \$5 != \"-\"' | grep -q ."
+			check "$name: kernel log has an early-vfio line for ${a#0000:} -> vfio-pci" \
+				eval "vm_klog '$out' | grep -F '$a' | grep -q vfio-pci"
+			# "(none) -> vfio-pci": bound before udev loaded ahci/nvme, not taken away from them.
+			check "$name: ${a#0000:} was bound before any host driver had it" \
+				eval "vm_klog '$out' | grep -F '$a' | grep -qF '(none) -> vfio-pci'"
+		else
+			check "$name: ${a#0000:} disk is in /sys/block (got: ${blk:-none})" test -n "$blk"
+		fi
+	done
+}
+
+# Scenario 3: no config, nothing changes.
+boot_and_check noconf "$W/noconf.initrd" "" "ahci nvme nvme"
+check "noconf: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/noconf.out')\" ]"
+
+# Scenario 4: the image left in place after the failed update still boots, nothing bound.
+boot_and_check invalid "$W/invalid.initrd" "" "ahci nvme nvme"
+
+# Scenario 1: by address among identical IDs.
+boot_and_check by-address "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
+check "by-address: early-vfio: lines are in the kernel log" eval "vm_klog '$W/by-address.out' | grep -q 'early-vfio: '"
+
+# Scenario 5: early-vfio=off on the command line.
+boot_and_check off "$W/by-address.initrd" "early-vfio=off" "ahci nvme nvme"
+check "off: kernel log says early-vfio is disabled on the kernel command line" \
+	eval "vm_klog '$W/off.out' | grep -q 'early-vfio: disabled on the kernel command line'"
+
+# Scenario 2: by ids.
+boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
+
+t_end=$(vm_now)
+vm_log "timings: setup+images $((t_images - t_start)) s, boots $((t_end - t_images)) s, total $((t_end - t_start)) s"
+finish
