@@ -28,7 +28,7 @@ LIB_SRC   := src/log.c src/selector.c src/config.c src/sysfs.c src/pci.c \
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
-.PHONY: all asan check check-unit check-integration check-vm check-lint \
+.PHONY: fuzz all asan check check-unit check-integration check-vm check-lint \
         deps demo install clean
 
 all: early-vfio
@@ -76,3 +76,15 @@ install: early-vfio
 
 clean:
 	rm -f early-vfio early-vfio-asan early-vfio-static $(UNIT_TESTS) tests/fakesys/*.so
+
+# ---- fuzzing (libFuzzer, clang) ----------------------------------------
+FUZZ_SECONDS ?= 60
+tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(LIB_SRC) $(HDR)
+	clang $(filter-out -Wformat=2,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+# A bounded run over the seed corpus (copied, so the checked-in seeds stay as they are).
+fuzz: tests/fuzz/fuzz_config
+	mkdir -p .cache/fuzz/corpus && cp -n tests/fuzz/corpus/* .cache/fuzz/corpus/
+	tests/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 .cache/fuzz/corpus

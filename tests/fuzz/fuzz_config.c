@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+/* libFuzzer target: the config parser (through inih, with our line reader)
+ * and every selector parser, on arbitrary bytes.  Run by "make fuzz". */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "early-vfio.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct evfio_config cfg;
+	struct evfio_log log;
+	struct evfio_ident d = { 0 };
+	union {
+		struct evfio_id id;
+		struct evfio_addr addr;
+		struct evfio_class cls;
+	} u;
+	char *text = malloc(size + 1);
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+
+	evfio_log_init(&log, LOG_DEBUG);
+	log.out = NULL;		/* parse, but print nothing */
+	if (evfio_config_load_string(&cfg, "fuzz.conf", text, &log) == 0) {
+		/* a valid config must be usable */
+		for (size_t i = 0; i < cfg.n_sections; i++)
+			evfio_section_match(&cfg.sections[i], &d);
+		evfio_config_skip(&cfg, text);
+	}
+	evfio_config_free(&cfg);
+
+	if (!evfio_id_parse(text, &u.id))
+		evfio_id_match(&u.id, &d);
+	if (!evfio_addr_parse(text, &u.addr))
+		evfio_addr_match(&u.addr, &d);
+	if (!evfio_class_parse(text, &u.cls))
+		evfio_class_match(&u.cls, &d);
+	free(text);
+	return 0;
+}
