@@ -200,6 +200,15 @@ t() {
 	fi
 }
 
+# evs ARGS...: like ev but with EARLY_VFIO_SYSROOT instead of --sysroot
+evs() {
+	env "${FAKE_ENV[@]}" FAKE_SYSROOT="$T" LD_PRELOAD="$SHIM" EARLY_VFIO_SYSROOT="$T" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		timeout -k 5 30 "$BIN" --config "$CONF" "$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	[ "$RC" -ge 124 ] && fail "'$*' crashed or hung (exit $RC)"
+}
+
 # --- cases ---------------------------------------------------------------------------------
 
 c_twins_by_address() {
@@ -281,7 +290,7 @@ c_idempotent() {
 	ev bind
 	want_rc 0
 	want_target 0000:03:00.0
-	cmp -s "$T/.log1" "$T/fakekernel.log" || fail "second run wrote: $(diff "$T/.log1" "$T/fakekernel.log" | grep '^>' | head -n 1)"
+	cmp -s "$T/.log1" "$T/fakekernel.log" || fail "second run wrote: $(diff "$T/.log1" "$T/fakekernel.log" 2>&1 | grep '^>' | head -n 1)"
 	snap "$T/.snap2"
 	cmp -s "$T/.snap1" "$T/.snap2" || fail "second run changed the sysfs tree"
 	want_err 'early-vfio: 0000:03:00.0 [8086:2922] already on vfio-pci (sata-passthrough)'
@@ -536,7 +545,7 @@ c_status_json() {
 	ev status --json
 	want_rc 0
 	python3 -m json.tool "$T/.out" >/dev/null 2>&1 || fail "status --json is not valid JSON"
-	python3 - "$T/.out" <<'EOF' || fail "JSON has no object for 0000:03:00.0 with vfio-pci, iommu group 7 and section sata-passthrough"
+	python3 - "$T/.out" 2>/dev/null <<'EOF' || fail "JSON has no object for 0000:03:00.0 with vfio-pci, iommu group 7 and section sata-passthrough"
 import json, sys
 
 def values(o):
@@ -580,6 +589,109 @@ c_release() {
 	[ -L "$T/sys/bus/pci/drivers/ahci/0000:03:00.0" ] || fail "not listed under drivers/ahci"
 	want_target 0000:04:00.0
 	want_no_log '0000:04:00.0'
+}
+
+c_status_text() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --bound-to vfio-pci --override vfio-pci --group 7
+	fs_dev "$T" 0000:04:00.0 --group 8
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev status
+	want_rc 0
+	grep -q '03:00.0 .*\[8086:2922\]' "$T/.out" || fail "no lspci-like line for 03:00.0"
+	grep -qF 'Kernel driver in use: vfio-pci' "$T/.out" || fail "no 'Kernel driver in use: vfio-pci'"
+	grep -qE 'IOMMU group:? 7' "$T/.out" || fail "no 'IOMMU group: 7'"
+	grep -qF 'sata-passthrough' "$T/.out" || fail "matched section not shown"
+	grep -qF '04:00.0' "$T/.out" && fail "unselected 04:00.0 listed without -a"
+	ev status -a
+	want_rc 0
+	grep -qF '04:00.0' "$T/.out" || fail "status -a does not list 04:00.0"
+	want_no_writes
+}
+
+c_sysroot_env() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	evs bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_host 0000:04:00.0 ahci
+}
+
+c_bad_sysroot_no_host_fallback() {
+	fx
+	rm -rf "$T/sys"
+	conf '[storage]' 'class = 01'
+	# status only reads: safe even if the binary wrongly fell back to the host's /sys
+	ev status -a
+	[ "$RC" = 0 ] && fail "status on a sysroot without sys/bus/pci exits 0"
+	grep -q '^[0-9a-f]\{4\}:' "$T/.out" && fail "listed devices that are not in the sysroot: $(head -n 1 "$T/.out")"
+	want_err "$T"
+}
+
+c_other_target_driver() {
+	fx
+	fs_driver "$T" pci-stub
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0
+	conf '[options]' 'driver = pci-stub' '' '[stub]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_driver 0000:03:00.0 pci-stub
+	want_override 0000:03:00.0 pci-stub
+	want_host 0000:04:00.0 ahci
+	want_err 'early-vfio: 0000:03:00.0 [8086:2922] ahci -> pci-stub (stub)'
+}
+
+c_iommu_off() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --group none
+	fs_dev "$T" 0000:04:00.0 --group none
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev check
+	want_out_or_err 'intel_iommu=on'
+	ev bind
+	want_rc 64
+	want_no_writes
+	want_host 0000:03:00.0 ahci
+}
+
+c_cmdline_off() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro early-vfio=off quiet\n' >"$T/proc/cmdline"
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_no_writes
+	want_host 0000:03:00.0 ahci
+	want_err 'early-vfio=off'
+}
+
+c_cmdline_skip() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:01:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro early-vfio.skip=sata quiet\n' >"$T/proc/cmdline"
+	conf '[sata]' 'address = 0000:03:00.0' '' '[nvme]' 'class = 0108'
+	ev bind
+	want_rc 0
+	want_host 0000:03:00.0 ahci
+	want_no_log '0000:03:00.0'
+	want_target 0000:01:00.0
+}
+
+c_release_dry_run() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --bound-to vfio-pci --override vfio-pci
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev --dry-run release 0000:03:00.0
+	want_rc 0
+	want_no_writes
+	want_target 0000:03:00.0
+	want_out_or_err '0000:03:00.0'
 }
 
 c_missing_config() {
@@ -702,6 +814,14 @@ t "address 03:00.1 selects that function only, not 03:00.0" c_function_exact
 t "device already on vfio-pci without override keeps it and gets the override" c_on_target_without_override
 t "status --json is valid JSON with the bound device, its iommu group and section" c_status_json
 t "release 0000:03:00.0 gives that device back to ahci only" c_release
+t "status lists the selected device like lspci -knn with IOMMU group and section; -a lists all" c_status_text
+t "EARLY_VFIO_SYSROOT works like --sysroot" c_sysroot_env
+t "sysroot without sys/bus/pci fails instead of listing the host's devices" c_bad_sysroot_no_host_fallback
+t "[options] driver = pci-stub binds to pci-stub" c_other_target_driver
+t "IOMMU off: check says intel_iommu=on, bind touches nothing, exit 64" c_iommu_off
+t "early-vfio=off on the kernel command line binds nothing" c_cmdline_off
+t "early-vfio.skip=sata on the kernel command line skips that section only" c_cmdline_skip
+t "release --dry-run writes nothing" c_release_dry_run
 t "missing config: bind exits 0 nothing to do, check fails" c_missing_config
 t "garbage vendor attribute: no crash, that device is not taken" c_garbage_vendor
 t "garbage class on the addressed device: no crash, nothing half-done" c_garbage_class_selected_by_address
