@@ -161,6 +161,12 @@ ensure_build_deps() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >&2
 }
 
+# One build at a time (parallel make targets may all ask for the libraries);
+# the lock is released when the script exits.
+mkdir -p "$OUT"
+exec 9>"$OUT/.lock"
+flock 9
+
 # --- stamp -------------------------------------------------------------------
 
 stamp=$OUT/.stamp
@@ -216,7 +222,7 @@ fetch() { # package version dir
 	rm -rf "$3"
 	log "apt-get source $1=$2"
 	(cd "$src" && apt-get source -qq -o APT::Sandbox::User=root --only-source "$1=$2" >"$src/apt-source-$1.log" 2>&1) ||
-		die "apt-get source $1=$2 failed"
+		{ cat "$src/apt-source-$1.log" >&2; die "apt-get source $1=$2 failed"; }
 	[ -d "$3" ] || die "expected $3 after apt-get source"
 	echo "$2" >"$3/.evfio-version"
 }
