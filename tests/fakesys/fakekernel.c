@@ -38,6 +38,8 @@
  *                               $FAKE_SYSROOT, either as given to open() or with symlinks
  *                               resolved: sys/bus/pci/devices/0000:03:00.0/driver_override or
  *                               sys/devices/pci0000:00/0000:03:00.0/driver_override
+ *   FAKE_HANG=DRV:BDF           DRV's probe of BDF never returns (sleeps FAKE_HANG_SECS, default
+ *                               600, interruptible by signals) - a driver stuck in probe
  *   FAKE_VANISH=BDF             the device is hot-removed (its directory, bus link, driver and
  *                               iommu group links deleted) when its driver_override is first
  *                               opened for write, i.e. between scan and bind; open -> ENOENT
@@ -284,6 +286,15 @@ static int probe(const char *devdir, const char *bdf, const char *drv, const cha
 	char tok[300];
 
 	snprintf(tok, sizeof(tok), "%s:%s", drv, bdf);
+	if (env_has("FAKE_HANG", tok)) {
+		const char *secs = getenv("FAKE_HANG_SECS");
+		unsigned int left = secs ? (unsigned int)strtoul(secs, NULL, 10) : 600;
+
+		fk_log("probe %s %s: hanging (FAKE_HANG)", drv, bdf);
+		sleep(left); /* a handled signal ends it early */
+		*why = "hung (FAKE_HANG)";
+		return -EINTR;
+	}
 	if (env_has("FAKE_REFUSE", tok)) {
 		*why = "refused (FAKE_REFUSE)";
 		return -ENODEV;
@@ -353,6 +364,7 @@ static const char *errname(int e)
 	case EBUSY: return "EBUSY";
 	case EACCES: return "EACCES";
 	case ENOENT: return "ENOENT";
+	case EINTR: return "EINTR";
 	default: return "error";
 	}
 }

@@ -185,6 +185,9 @@ s_faults() {
 	k FAKE_REFUSE=vfio-pci:0000:03:00.0 "echo vfio-pci > $B/devices/0000:03:00.0/driver_override && echo 0000:03:00.0 > $B/drivers/ahci/unbind && echo 0000:03:00.0 > $B/drivers_probe"
 	want_rc 0
 	want_drv 0000:03:00.0 none
+	k FAKE_HANG=vfio-pci:0000:03:00.0 FAKE_HANG_SECS=1 "echo vfio-pci > $B/devices/0000:03:00.0/driver_override && echo 0000:03:00.0 > $B/drivers_probe"
+	want_log 'probe vfio-pci 0000:03:00.0: hanging (FAKE_HANG)'
+	want_drv 0000:03:00.0 none
 	k FAKE_VANISH=0000:03:00.0 "echo vfio-pci > $B/devices/0000:03:00.0/driver_override"
 	[ "$RC" = 0 ] && fail "write to a vanished device succeeded"
 	[ -e "$B/devices/0000:03:00.0" ] && fail "device still there"
@@ -209,7 +212,7 @@ t "drivers_probe with an override naming an unregistered driver binds nothing" s
 t "bind: EBUSY when bound, ENODEV when the override does not match; unbind/probe ENODEV" s_bind_rules
 t "vfio-pci refuses no iommu_group, bridges, SR-IOV PF with VFs; drivers_probe still succeeds" s_vfio_refusals
 t "read-only attributes cannot be written, files cannot be created" s_readonly_attrs
-t "fault injection: FAKE_RO, FAKE_UNBIND_EBUSY, FAKE_REFUSE, FAKE_VANISH" s_faults
+t "fault injection: FAKE_RO, FAKE_UNBIND_EBUSY, FAKE_REFUSE, FAKE_HANG, FAKE_VANISH" s_faults
 t "paths outside SYSROOT/sys are passed through untouched" s_outside_untouched
 
 echo "$PASSED passed, $FAILED failed"

@@ -441,6 +441,19 @@ c_vanish() {
 	want_err '0000:03:00.0'
 }
 
+c_probe_hang_time_bound() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	FAKE_ENV=(FAKE_HANG=vfio-pci:0000:03:00.0 FAKE_HANG_SECS=25)
+	local start=$SECONDS
+	ev --timeout 2 bind
+	want_log 'hanging (FAKE_HANG)'
+	[ $((SECONDS - start)) -le 10 ] || fail "took $((SECONDS - start))s with --timeout 2"
+	[ "$RC" = 0 ] && fail "exit 0 although the bind did not finish"
+	want_err 'time limit'
+}
+
 c_no_iommu_group() {
 	fx
 	fs_dev "$T" 0000:03:00.0 --group none
@@ -804,6 +817,7 @@ t "--dry-run prints the plan and writes nothing" c_dry_run
 t "target driver missing: no device is touched, exit non-zero" c_target_driver_missing
 t "unbind EBUSY keeps the device on ahci with override cleared, exit 64" c_unbind_ebusy
 t "device vanishing between scan and bind: others still bound, exit 64" c_vanish
+t "a driver stuck in probe: bind gives up after --timeout, exit non-zero" c_probe_hang_time_bound
 t "device without iommu_group is refused with a reason and left on ahci" c_no_iommu_group
 t "PCI bridge is never bound, even when selected" c_bridge_not_bound
 t "SR-IOV PF with VFs enabled is not bound" c_sriov_pf_not_bound
