@@ -56,7 +56,9 @@
  * Build: cc -Wall -Wextra -Werror -fPIC -shared -o fakekernel.so fakekernel.c -ldl
  * With an ASan-built program also set ASAN_OPTIONS=verify_asan_link_order=0.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -123,6 +125,8 @@ static void fk_init(void)
 	syslen = strlen(sys);
 	active = true;
 }
+
+__attribute__((format(printf, 1, 2))) static void fk_log(const char *fmt, ...);
 
 static void fk_log(const char *fmt, ...)
 {
