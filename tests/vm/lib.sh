@@ -233,29 +233,42 @@ vm_reached_userspace() { vm_section "$1" userspace | grep -q '^reached '; }
 # vm_klog FILE   the early-vfio lines of the guest kernel log
 vm_klog() { vm_section "$1" dmesg | grep 'early-vfio: ' || true; }
 
-# vm_storage_table BEFORE AFTER   lspci-style storage controller lines: address [ids] before -> after
+# vm_storage_table BEFORE AFTER   one lspci-style line per storage controller (class 01xx):
+# address, [vendor:device], what it is, driver and disks before -> after
 vm_storage_table()
 {
-	local before=$1 after=$2 a ids cls
-	printf '%-14s %-11s %-26s %-10s    %s\n' ADDRESS ID CONTROLLER BEFORE AFTER
+	local before=$1 after=$2 a ids cls b_drv a_drv mark
+	printf '  %-8s %-11s %-32s %-20s    %s\n' ADDRESS ID CONTROLLER BEFORE AFTER
 	while read -r a ids cls _; do
 		case $cls in 01*) ;; *) continue ;; esac
-		printf '%-14s [%s] %-26s %-10s -> %s\n' "$a" "$ids" "$(vm_describe "$before" "$a")" \
-			"$(vm_driver "$before" "$a")" "$(vm_driver "$after" "$a")"
+		b_drv="$(vm_driver "$before" "$a") ($(vm_disks_of "$before" "$a"))"
+		a_drv="$(vm_driver "$after" "$a") ($(vm_disks_of "$after" "$a"))"
+		mark=' '
+		[ "$(vm_driver "$before" "$a")" = "$(vm_driver "$after" "$a")" ] || mark='*'
+		printf '%s %-8s [%s] %-32s %-20s -> %s\n' "$mark" "${a#0000:}" "$ids" \
+			"$(vm_describe "$before" "$a")" "$b_drv" "$a_drv"
 	done < <(vm_section "$before" pci)
 }
 
-# vm_describe FILE ADDR   short controller name from lspci plus the disk behind it
+# vm_disks_of FILE ADDR   the disks behind ADDR, comma-separated, or "no disk"
+vm_disks_of()
+{
+	local d
+	d=$(vm_section "$1" block | awk -v a="/$2/" 'index($4, a) { print $1 }' | paste -sd ,)
+	printf '%s' "${d:-no disk}"
+}
+
+# vm_describe FILE ADDR   what the controller is: lspci's class name plus our role for it
 vm_describe()
 {
 	local name
 	name=$(vm_section "$1" lspci | awk -v slot="${2#0000:}" '$1 == slot {
-		sub(/^[^ ]+ /, ""); sub(/ \[[0-9a-f]{4}\]:.*/, ""); print; exit }')
+		sub(/^[^ ]+ /, ""); sub(/ \[[0-9a-f][0-9a-f][0-9a-f][0-9a-f]\]:.*/, ""); print; exit }')
 	case $2 in
-	"$VM_BOOT_ADDR") name="$name (root disk)" ;;
-	"$VM_AHCI2_ADDR") name="$name (twin)" ;;
-	"$VM_NVME_A_ADDR") name="$name EVFIO-A" ;;
-	"$VM_NVME_B_ADDR") name="$name EVFIO-B" ;;
+	"$VM_BOOT_ADDR") name="$name, boot disk" ;;
+	"$VM_AHCI2_ADDR") name="$name, twin of 1f.2" ;;
+	"$VM_NVME_A_ADDR") name="NVMe, serial EVFIO-A" ;;
+	"$VM_NVME_B_ADDR") name="NVMe, serial EVFIO-B" ;;
 	esac
 	printf '%s' "$name"
 }
