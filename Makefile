@@ -49,6 +49,16 @@ tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
 
+tests/fakesys/fakekernel.so: tests/fakesys/fakekernel.c
+	$(CC) -std=c11 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
+check-integration: early-vfio-asan tests/fakesys/fakekernel.so
+	tests/fakesys/selftest.sh tests/fakesys/fakekernel.so
+	FAKEKERNEL=tests/fakesys/fakekernel.so tests/integration/run.sh ./early-vfio-asan
+
+check-vm: early-vfio
+	tests/vm/run.sh
+
 deps:
 	scripts/install-deps.sh
 

@@ -29,6 +29,7 @@ enum {
 	KEY_ADDRESS = 1 << 1,
 	KEY_CLASS = 1 << 2,
 	KEY_ALLOW_SYSTEM = 1 << 3,
+	KEY_UNKNOWN = 1 << 4,	/* an error is already reported there */
 	KEY_SELECTORS = KEY_IDS | KEY_ADDRESS | KEY_CLASS,
 	KEY_DRIVER = 1 << 8,
 	KEY_UNBIND = 1 << 9,
@@ -346,7 +347,10 @@ static char *read_line(char *buf, int size, void *stream)
 		cfg_error(p, p->lineno, "line is not valid UTF-8");
 		strcpy(buf, "\n");
 	} else {
-		look_at_line(p, buf);
+		/* inih skips a UTF-8 byte order mark at the start */
+		bool bom = p->lineno == 1 && !strncmp(buf, "\xef\xbb\xbf", 3);
+
+		look_at_line(p, buf + (bom ? 3 : 0));
 	}
 	return buf;
 }
@@ -470,7 +474,7 @@ static void option_key(struct parser *p, const char *name, const char *value,
 		static const char *const names[] = { "warn", "refuse", "whole" };
 
 		for (int i = 0; i < 3; i++) {
-			if (!strcmp(value, names[i])) {
+			if (!strcasecmp(value, names[i])) {
 				p->cfg->group = (enum evfio_group_policy)i;
 				return;
 			}
@@ -503,11 +507,14 @@ static int on_key(void *user, const char *section, const char *name,
 	if (p->cur == CUR_BAD)
 		return 1;
 	if (p->cur == CUR_NONE) {
-		cfg_error(p, line,
-			  "key '%s' before any section: put it under [%s] or a "
-			  "device section such as [passthrough]",
-			  name, find_key(name) && find_key(name)->global ?
-				      OPTIONS_SECTION : "...");
+		k = find_key(name);
+		if (k && k->global)
+			cfg_error(p, line, "key '%s' before any section: put it "
+				  "under [" OPTIONS_SECTION "]", name);
+		else
+			cfg_error(p, line, "key '%s' before any section: put it "
+				  "under a device section such as [passthrough]",
+				  name);
 		return 1;
 	}
 	if (!*value) {
@@ -527,6 +534,13 @@ static int on_key(void *user, const char *section, const char *name,
 	k = find_key(name);
 	if (!k || k->global) {
 		unknown_key(p, line, name, false);
+		s->keys |= KEY_UNKNOWN;
+		return 1;
+	}
+	if (continuation && strchr(value, '=')) {
+		/* inih reads an indented line as more of the previous value */
+		cfg_error(p, line, "indented line continues '%s'; if it is a key of "
+			  "its own, remove the indentation", name);
 		return 1;
 	}
 	if ((s->keys & k->bit) && !continuation) {
@@ -571,7 +585,7 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 	for (size_t i = 0; i < cfg->n_sections; i++) {
 		const struct evfio_section *s = &cfg->sections[i];
 
-		if (!(s->keys & KEY_SELECTORS))
+		if (!(s->keys & (KEY_SELECTORS | KEY_UNKNOWN)))
 			cfg_error(p, s->line,
 				  "section [%s] has no selectors: add ids, "
 				  "address or class, or remove it",

@@ -51,7 +51,7 @@ static void usage(void)
 	      " -j, --json           status: print JSON\n"
 	      "     --offline        check: validate the config only, no devices needed\n"
 	      "     --initramfs IMG  check: is early-vfio in IMG, with this config, before udev\n"
-	      " -v, --verbose        say more (repeat for debug)\n"
+	      " -v, --verbose        say more: every sysfs write and libkmod's messages\n"
 	      " -q, --quiet          print errors only\n"
 	      " -h, --help           display this help\n"
 	      " -V, --version        display version\n"
@@ -157,7 +157,8 @@ static bool cmdline_says_off(struct evfio_ctx *c, struct opts *o)
 	if (evfio_sysfs_read(&c->fs, "proc/cmdline", buf, sizeof(buf)) < 0)
 		return false;
 	for (p = buf; (tok = strtok(p, " \t")); p = NULL) {
-		if (!strcmp(tok, "early-vfio=off") || !strcmp(tok, "early-vfio=0"))
+		if (!strcmp(tok, "early-vfio=off") || !strcmp(tok, "early-vfio=0") ||
+		    !strcmp(tok, "early-vfio=no") || !strcmp(tok, "early-vfio=false"))
 			return true;
 		if (!strncmp(tok, "early-vfio.skip=", 16) && !o->skip) {
 			snprintf(skip, sizeof(skip), "%s", tok + 16);
@@ -264,6 +265,8 @@ static int cmd_status(struct evfio_ctx *c, struct opts *o)
 		return r;
 	if (scan(c, true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
+	load_protections(c);
+	evfio_safety_review(c, &l);
 	if (o->json)
 		evfio_print_status_json(stdout, c, &l, o->all);
 	else
@@ -340,9 +343,9 @@ static int cmd_check(struct evfio_ctx *c, struct opts *o)
 	if (warnings)
 		printf("%d warning%s\n", warnings, warnings == 1 ? "" : "s");
 	if (errors) {
-		ev_err(&c->log, "%s: %d section%s would take a device that holds "
-		       "the running system", o->config, errors,
-		       errors == 1 ? "" : "s");
+		ev_err(&c->log, "%s: %d selected device%s hold%s the running "
+		       "system", o->config, errors, errors == 1 ? "" : "s",
+		       errors == 1 ? "s" : "");
 		return EVFIO_EXIT_CONFIG;
 	}
 	return EVFIO_EXIT_OK;
@@ -379,11 +382,13 @@ static int cmd_release(struct evfio_ctx *c, struct opts *o, char **args,
 
 		if (msg) {
 			free(addrs);
-			try_help("invalid address '%s'", args[i]);
+			try_help("invalid address '%s': %s", args[i], msg);
 		}
 	}
+	/* releasing must work even when the config is broken: it only needs
+	 * the target driver, which is then the default */
 	r = load_config(c, o);
-	if (r == 1) {
+	if (r == 1 || (r && nargs)) {
 		defaults_without_config(c, o->config);
 	} else if (r) {
 		free(addrs);
@@ -450,7 +455,8 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.fs.rootfd = -1;
 	o.sysroot = getenv("EARLY_VFIO_SYSROOT");
-	while ((ch = getopt_long(argc, argv, "c:najvqhV", longopts, NULL)) != -1) {
+	opterr = 0;	/* our messages start with "early-vfio: " */
+	while ((ch = getopt_long(argc, argv, ":c:najvqhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o.config = optarg;
@@ -484,7 +490,7 @@ int main(int argc, char **argv)
 			o.initramfs = optarg;
 			break;
 		case 'v':
-			o.level = o.level == LOG_INFO ? LOG_DEBUG + 0 : LOG_DEBUG;
+			o.level = LOG_DEBUG;
 			break;
 		case 'q':
 			o.level = LOG_ERR;
@@ -495,10 +501,11 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("early-vfio " EVFIO_VERSION "\n");
 			return EVFIO_EXIT_OK;
+		case ':':
+			try_help("option '%s' needs an argument", argv[optind - 1]);
+			break;
 		default:
-			fputs("Try 'early-vfio --help' for more information.\n",
-			      stderr);
-			return EVFIO_EXIT_FAILURE;
+			try_help("unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

@@ -55,10 +55,14 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 		fprintf(f, "\tdriver_override: %s\n",
 			d->override[0] ? d->override : "(none)");
 		if (d->section)
-			fprintf(f, "\tearly-vfio: selected by [%s]%s\n",
+			fprintf(f, "\tearly-vfio: selected by [%s]%s%s\n",
 				d->section->name,
+				d->via_group ? " (rest of its IOMMU group)" : "",
 				!strcmp(d->driver, c->cfg.driver) ? "" :
 				", not on the target driver");
+		if (d->section && evfio_safety_refusal(d))
+			fprintf(f, "\tearly-vfio: refused: %s\n",
+				evfio_safety_refusal(d));
 	}
 	if (!shown && !all)
 		fprintf(f, "No device is selected by %s or bound to %s "
@@ -131,6 +135,8 @@ void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 		json_str(f, d->override);
 		fputs(", \"section\": ", f);
 		json_str(f, d->section ? d->section->name : NULL);
+		fputs(", \"refused\": ", f);
+		json_str(f, d->section ? evfio_safety_refusal(d) : NULL);
 		fprintf(f, ", \"on_target\": %s}",
 			!strcmp(d->driver, c->cfg.driver) ? "true" : "false");
 	}

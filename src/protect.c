@@ -353,8 +353,7 @@ int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 	FILE *f;
 	int fd;
 
-	l->v = NULL;
-	l->n = 0;
+	/* adds to l: it may already hold the list recorded in the image */
 	fd = openat(fs->rootfd, "proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {

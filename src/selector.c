@@ -88,7 +88,8 @@ const char *evfio_addr_parse(const char *s, struct evfio_addr *out)
 	pci_filter_init(NULL, &f);
 	msg = pci_filter_parse_slot(&f, buf);
 	if (msg)
-		return msg;
+		return !strcmp(msg, "Invalid slot number") ?
+			       "invalid slot number: slots are 00 to 1f" : msg;
 	out->domain = len == 12 ? f.domain : -1;
 	out->bus = f.bus;
 	out->slot = f.slot;

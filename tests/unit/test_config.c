@@ -249,6 +249,65 @@ static void every_error_is_reported_not_just_the_first(void **state)
 	done(&run);
 }
 
+static void byte_order_mark_is_accepted(void **state)
+{
+	struct run run;
+
+	(void)state;
+	parse(&run, "\xef\xbb\xbf[a]\nids = 8086:2922\n");
+	assert_int_equal(run.r, 0);
+	assert_int_equal(run.cfg.n_sections, 1);
+	done(&run);
+}
+
+static void indented_key_is_named_as_a_continuation(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\n  address = 03:00.0\n",
+			 "test.conf:3: indented line continues 'ids'");
+}
+
+static void unknown_key_alone_does_not_also_call_the_section_empty(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nadress = 03:00.0\n",
+			 "test.conf:2: unknown key 'adress'");
+}
+
+static void out_of_range_slot_names_the_range(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\naddress = 03:20.0\n", "slots are 00 to 1f");
+}
+
+static void iommu_group_policy_is_parsed(void **state)
+{
+	struct run run;
+
+	(void)state;
+	parse(&run, "[options]\niommu-group = Whole\n[a]\nclass = 01\n");
+	assert_int_equal(run.r, 0);
+	assert_int_equal(run.cfg.group, EVFIO_GROUP_WHOLE);
+	done(&run);
+	expect_one_error("[options]\niommu-group = all\n[a]\nclass = 01\n",
+			 "test.conf:2: invalid value 'all' for 'iommu-group'");
+}
+
+static void allow_system_device_is_per_section(void **state)
+{
+	struct run run;
+
+	(void)state;
+	parse(&run, "[a]\nclass = 01\nallow-system-device = yes\n[b]\nclass = 02\n");
+	assert_int_equal(run.r, 0);
+	assert_true(run.cfg.sections[0].allow_system);
+	assert_false(run.cfg.sections[1].allow_system);
+	done(&run);
+	/* it is not a selector: alone it leaves the section empty */
+	expect_one_error("[a]\nallow-system-device = yes\n",
+			 "test.conf:1: section [a] has no selectors");
+}
+
 static void section_matches_only_when_every_key_matches(void **state)
 {
 	struct run run;
@@ -298,6 +357,12 @@ int main(void)
 		cmocka_unit_test(invalid_section_name_is_an_error),
 		cmocka_unit_test(bad_unbind_value_is_an_error),
 		cmocka_unit_test(every_error_is_reported_not_just_the_first),
+		cmocka_unit_test(byte_order_mark_is_accepted),
+		cmocka_unit_test(indented_key_is_named_as_a_continuation),
+		cmocka_unit_test(unknown_key_alone_does_not_also_call_the_section_empty),
+		cmocka_unit_test(out_of_range_slot_names_the_range),
+		cmocka_unit_test(iommu_group_policy_is_parsed),
+		cmocka_unit_test(allow_system_device_is_per_section),
 		cmocka_unit_test(section_matches_only_when_every_key_matches),
 	};
 
