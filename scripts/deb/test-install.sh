@@ -1,0 +1,96 @@
+#!/bin/sh
+# Install, then purge, an early-vfio .deb in a throwaway copy of the VM
+# rootfs (scripts/vm-rootfs.sh) and check what Debian users get:
+#   dpkg -i     the update-initramfs trigger rebuilds the image, which now
+#               holds usr/sbin/early-vfio (statically linked when the
+#               package's binary is), its config and the init-top script;
+#               the shipped config is valid and selects nothing
+#   dpkg --purge  the trigger rebuilds the image without any early-vfio
+#               file, and /etc/early-vfio.conf is gone
+# The cached rootfs itself is never modified: the chroot is an overlay on
+# it (or a copy where overlayfs is not available).
+#
+# Usage: scripts/deb/test-install.sh DEB [ROOTFS]
+#   ROOTFS defaults to the output of scripts/vm-rootfs.sh (built if needed).
+# Prints "N passed, N failed" at the end; exits non-zero on any failure.
+set -eu
+
+[ $# -ge 1 ] || { echo "usage: $0 DEB [ROOTFS]" >&2; exit 1; }
+deb=$(readlink -f "$1")
+[ -f "$deb" ] || { echo "test-install: no such file: $1" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+rootfs=${2:-$("$repo/scripts/vm-rootfs.sh")}
+[ -x "$rootfs/usr/sbin/update-initramfs" ] ||
+	{ echo "test-install: $rootfs has no initramfs-tools" >&2; exit 1; }
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/evfio-debtest.XXXXXX")
+root=$work/root
+mounts=""
+cleanup() {
+	for m in $mounts; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir -p "$root" "$work/upper" "$work/ovl"
+if mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/ovl" "$root" 2>/dev/null; then
+	mounts="$root"
+else
+	cp -a "$rootfs/." "$root/"
+fi
+for d in proc sys dev; do
+	mount --bind "/$d" "$root/$d"
+	mounts="$root/$d $mounts"
+done
+
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"; }
+# t DESCRIPTION COMMAND...: one test, passed when COMMAND succeeds
+t() {
+	d=$1; shift
+	if "$@"; then ok "$d"; else ko "$d"; fi
+}
+img_changed() { [ "$(md5sum <"$root$img")" != "$1" ]; }
+img_holds() { in_root lsinitramfs "$img" | grep -qx "$1"; }
+img_mentions_evfio() { in_root lsinitramfs "$img" | grep -q early-vfio; }
+img_bin_static() {
+	in_root unmkinitramfs "$img" /tmp/unpacked >/dev/null 2>&1 || true
+	b=$(find "$root/tmp/unpacked" -path '*/usr/sbin/early-vfio' | head -n1)
+	[ -n "$b" ] && file -L "$b" | grep -q 'statically linked'
+}
+conf_all_comments() { ! grep -Eq '^[[:space:]]*[^[:space:]#;]' "$root/etc/early-vfio.conf"; }
+dpkg_run() { # LOG ARGS...: dpkg in the chroot, its output shown on failure
+	log=$1; shift
+	in_root dpkg "$@" >"$log" 2>&1 || { cat "$log"; return 1; }
+}
+
+kver=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)
+img=/boot/initrd.img-$kver
+[ -f "$root$img" ] || in_root update-initramfs -c -k "$kver" >/dev/null 2>&1
+before=$(md5sum <"$root$img")
+
+cp "$deb" "$root/tmp/early-vfio.deb"
+t "dpkg -i" dpkg_run "$work/install.log" -i /tmp/early-vfio.deb
+t "install: the update-initramfs trigger rebuilt $img" img_changed "$before"
+for f in usr/sbin/early-vfio etc/early-vfio.conf scripts/init-top/early-vfio; do
+	t "the image holds $f" img_holds "$f"
+done
+if file "$root/usr/sbin/early-vfio" | grep -q 'statically linked'; then
+	t "the image's early-vfio is the static binary" img_bin_static
+fi
+t "the shipped /etc/early-vfio.conf is valid" in_root early-vfio check --offline
+t "the shipped /etc/early-vfio.conf is fully commented out" conf_all_comments
+
+after_install=$(md5sum <"$root$img")
+t "dpkg --purge" dpkg_run "$work/purge.log" --purge early-vfio
+t "purge: the update-initramfs trigger rebuilt $img" img_changed "$after_install"
+t "purge: no early-vfio file left in the image" eval '! img_mentions_evfio'
+t "purge removed /etc/early-vfio.conf" test ! -e "$root/etc/early-vfio.conf"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
