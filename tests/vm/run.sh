@@ -16,6 +16,9 @@
 #   3 no config   the hook adds nothing, every controller keeps its host driver
 #   4 invalid     update-initramfs fails with file:line, the previous image is untouched and boots
 #   5 off         the by-address image booted with early-vfio=off: nothing bound, "disabled" logged
+#   6 preloaded   ahci/nvme loaded before early-vfio (as if built in): unbound, then bound to vfio-pci
+# Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
+# the hook prints its Proxmox hint when proxmox-boot-tool is installed.
 # Assertion helpers are only called through check(), which shellcheck cannot follow.
 # shellcheck disable=SC2317
 set -uo pipefail
@@ -58,22 +61,28 @@ W=$VM_WORK
 image_has() { grep -Eq "$2" "$W/$1.list"; }
 image_list() { lsinitramfs "$W/$1.initrd" >"$W/$1.list" 2>&1; }
 
-# image_order_ok NAME   in the image's scripts/init-top/ORDER, early-vfio runs before udev
-image_order_ok() {
-	local dir=$W/$1.unpacked order e u
-	rm -rf "$dir"
-	unmkinitramfs "$W/$1.initrd" "$dir" >/dev/null 2>&1 || return 1
-	order=$(find "$dir" -path '*/scripts/init-top/ORDER' | head -n 1)
+# image_unpack NAME   unpack the image once (microcode and main archives alike) for the checks below
+image_unpack() {
+	[ -d "$W/$1.unpacked" ] && return 0
+	unmkinitramfs "$W/$1.initrd" "$W/$1.unpacked" >/dev/null 2>&1
+}
+
+# image_runs_before NAME A B   in the image's scripts/init-top/ORDER, script A runs before script B
+image_runs_before() {
+	local order a b
+	image_unpack "$1" || return 1
+	order=$(find "$W/$1.unpacked" -path '*/scripts/init-top/ORDER' | head -n 1)
 	[ -n "$order" ] || return 1
-	e=$(grep -n '^/scripts/init-top/early-vfio ' "$order" | cut -d: -f1)
-	u=$(grep -n '^/scripts/init-top/udev ' "$order" | cut -d: -f1)
+	a=$(grep -n "^/scripts/init-top/$2 " "$order" | cut -d: -f1)
+	b=$(grep -n "^/scripts/init-top/$3 " "$order" | cut -d: -f1)
 	vm_verbose && grep '^/scripts' "$order" >&2
-	[ -n "$e" ] && [ -n "$u" ] && [ "$e" -lt "$u" ]
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]
 }
 
 # image_conf_is NAME FILE   the config inside the image is FILE
 image_conf_is() {
 	local c
+	image_unpack "$1" || return 1
 	c=$(find "$W/$1.unpacked" -path '*/etc/early-vfio.conf' | head -n 1)
 	[ -n "$c" ] && cmp -s "$c" "$2"
 }
@@ -103,30 +112,56 @@ check "invalid config: the previous image is unchanged" \
 	test "$(sha256sum <"$VM_TREE/boot/initrd.img-$VM_KVER")" = "$noconf_sum"
 cp "$VM_TREE/boot/initrd.img-$VM_KVER" "$W/invalid.initrd"
 
-# Scenarios 1 and 5 share this image, scenario 2 has its own.
-for name in by-address by-ids; do
-	vm_set_config "$scen/$name.conf"
+# build_image NAME CONF   update-initramfs with CONF and check what the image holds
+build_image() {
+	local name=$1 conf=$2
+	vm_set_config "$conf"
 	if vm_update_initramfs "$name"; then
 		pass "$name: update-initramfs succeeds"
 	else
 		fail "$name: update-initramfs succeeds (log: $W/$name.uinit.log)"
-		continue
+		return 1
 	fi
 	image_list "$name"
 	check "$name: image holds usr/sbin/early-vfio" image_has "$name" '^usr/sbin/early-vfio$'
 	check "$name: image holds etc/early-vfio.conf" image_has "$name" '^etc/early-vfio.conf$'
 	check "$name: image holds vfio-pci.ko" image_has "$name" '/vfio[-_]pci\.ko(\.[gx]z|\.zst)?$'
 	check "$name: image holds vfio_iommu_type1.ko" image_has "$name" '/vfio_iommu_type1\.ko(\.[gx]z|\.zst)?$'
-	check "$name: init-top ORDER runs early-vfio before udev" image_order_ok "$name"
-	check "$name: the config in the image is the one written" image_conf_is "$name" "$scen/$name.conf"
-done
+	check "$name: init-top ORDER runs early-vfio before udev" image_runs_before "$name" early-vfio udev
+	check "$name: the config in the image is the one written" image_conf_is "$name" "$conf"
+}
+
+# Scenarios 1 and 5 share this image.
+build_image by-address "$scen/by-address.conf"
+
+# Scenario 2, built on a host that looks like Proxmox VE: the hook says what refreshes the ESPs.
+printf '#!/bin/sh\nexit 0\n' >"$VM_TREE/usr/sbin/proxmox-boot-tool"
+chmod 0755 "$VM_TREE/usr/sbin/proxmox-boot-tool"
+if build_image by-ids "$scen/by-ids.conf"; then
+	check "by-ids: with proxmox-boot-tool installed the hook prints its one-line hint" \
+		grep -q "early-vfio: proxmox-boot-tool" "$W/by-ids.uinit.log"
+fi
+rm -f "$VM_TREE/usr/sbin/proxmox-boot-tool"
+
+# Scenario 6: a test-only init-top script loads ahci and nvme before early-vfio runs (as if they
+# were built in), so early-vfio has to take the controllers away from their host drivers.
+preload=$VM_TREE/usr/share/initramfs-tools/scripts/init-top/0-evfio-test-preload
+install -m 0755 "$scen/preload-host-drivers" "$preload"
+if build_image preloaded "$scen/by-address.conf"; then
+	check "preloaded: init-top ORDER runs the test preload before early-vfio" \
+		image_runs_before preloaded 0-evfio-test-preload early-vfio
+fi
+rm -f "$preload"
 t_images=$(vm_now)
 
 # --- boots ---------------------------------------------------------------------------------------
 
-# boot_and_check NAME INITRD "APPEND" EXPECT   EXPECT: drivers of 03.0 04.0 05.0, e.g. "vfio-pci vfio-pci nvme"
+# boot_and_check NAME INITRD "APPEND" EXPECT [FROM]
+#   EXPECT: drivers of 03.0 04.0 05.0, e.g. "vfio-pci vfio-pci nvme"
+#   FROM: what early-vfio must report taking each vfio-pci device from: "early" (default: no driver
+#   yet, it ran before udev) or "host" (ahci/nvme already had it and were unbound)
 boot_and_check() {
-	local name=$1 initrd=$2 append=$3 out=$W/$1.out
+	local name=$1 initrd=$2 append=$3 out=$W/$1.out from=${5:-early}
 	local -a want
 	read -r -a want <<<"$4"
 	local addrs=("$VM_AHCI2_ADDR" "$VM_NVME_A_ADDR" "$VM_NVME_B_ADDR") i a d blk
@@ -156,9 +191,14 @@ boot_and_check() {
 				eval "vm_section '$out' pci | awk '\$1 == \"$a\" && \$5 != \"-\"' | grep -q ."
 			check "$name: kernel log has an early-vfio line for ${a#0000:} -> vfio-pci" \
 				eval "vm_klog '$out' | grep -F '$a' | grep -q vfio-pci"
-			# "(none) -> vfio-pci": bound before udev loaded ahci/nvme, not taken away from them.
-			check "$name: ${a#0000:} was bound before any host driver had it" \
-				eval "vm_klog '$out' | grep -F '$a' | grep -qF '(none) -> vfio-pci'"
+			if [ "$from" = early ]; then
+				# "(none) -> vfio-pci": bound before udev loaded ahci/nvme, not taken from them.
+				check "$name: ${a#0000:} was bound before any host driver had it" \
+					eval "vm_klog '$out' | grep -F '$a' | grep -qF '(none) -> vfio-pci'"
+			else
+				check "$name: ${a#0000:} was taken from its host driver (ahci/nvme -> vfio-pci)" \
+					eval "vm_klog '$out' | grep -F '$a' | grep -Eq ' (ahci|nvme) -> vfio-pci'"
+			fi
 		else
 			check "$name: ${a#0000:} disk is in /sys/block (got: ${blk:-none})" test -n "$blk"
 		fi
@@ -183,6 +223,11 @@ check "off: kernel log says early-vfio is disabled on the kernel command line" \
 
 # Scenario 2: by ids.
 boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
+
+# Scenario 6: host drivers already bound when early-vfio runs (the built-in driver case).
+boot_and_check preloaded "$W/preloaded.initrd" "" "vfio-pci vfio-pci nvme" host
+check "preloaded: the test preload loaded ahci and nvme before early-vfio ran" \
+	eval "vm_section '$W/preloaded.out' dmesg | grep -q 'evfio-test: ahci and nvme loaded'"
 
 t_end=$(vm_now)
 vm_log "timings: setup+images $((t_images - t_start)) s, boots $((t_end - t_images)) s, total $((t_end - t_start)) s"
