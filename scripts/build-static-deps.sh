@@ -17,7 +17,8 @@
 #
 # Usage: scripts/build-static-deps.sh [--force] [--check] [--print-flags]
 #   --force        rebuild even if the stamp matches
-#   --check        after building, link a tiny test program statically
+#   --check        link a test program (libpci+libkmod+inih) with -static and
+#                  run it on this bus and on xz/zstd/gzip-compressed modules
 #   --print-flags  print CFLAGS/LDLIBS to use (after building if needed)
 # Environment:
 #   OUT                 output folder (default <repo>/.cache/static)
