@@ -16,6 +16,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpci -lkmod -linih)
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= -O2 -g
+CFLAGS    += -D_FORTIFY_SOURCE=2
+LDFLAGS   ?= -Wl,-z,relro,-z,now
 CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -DEVFIO_VERSION='"$(VERSION)"'
 ifeq ($(CI),true)
 CFLAGS    += -Werror
@@ -35,6 +37,31 @@ all: early-vfio
 
 early-vfio: $(SRC) $(HDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
+
+# ---- static binary: the one installed and copied into the initramfs -----
+# STATIC=no installs the dynamic ./early-vfio instead (for distribution packagers).
+STATIC        ?= yes
+STATIC_DIR    := .cache/static
+STATIC_CFLAGS := -I$(STATIC_DIR)/include -ffunction-sections -fdata-sections
+STATIC_LDFLAGS := -static -L$(STATIC_DIR)/lib -Wl,--gc-sections
+STATIC_LIBS   := -lpci -lkmod -linih -lzstd -llzma -lz
+ifeq ($(STATIC),yes)
+INSTALL_BIN   := early-vfio-static
+else
+INSTALL_BIN   := early-vfio
+endif
+
+static: early-vfio-static
+$(STATIC_DIR)/.stamp: scripts/build-static-deps.sh
+	scripts/build-static-deps.sh
+# the static headers come first: Debian's pci/config.h (from pkg-config's -I)
+# enables DNS, hwdb and libkmod, which the static libpci is built without
+early-vfio-static: $(SRC) $(HDR) $(STATIC_DIR)/.stamp
+	$(CC) $(STATIC_CFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
+
+# ---- Debian package: .cache/deb/early-vfio_$(VERSION)_amd64.deb ---------
+deb:
+	VERSION=$(VERSION) MAKE_ARGS="STATIC=$(STATIC)" scripts/mkdeb.sh --lintian
 
 asan: early-vfio-asan
 early-vfio-asan: $(SRC) $(HDR)
@@ -72,8 +99,8 @@ check: deps
 check-lint:
 	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci) 2>/dev/null)
 
-install: early-vfio
-	install -D -m 0755 early-vfio $(DESTDIR)$(SBINDIR)/early-vfio
+install: $(INSTALL_BIN)
+	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/hook $(DESTDIR)$(ITDIR)/hooks/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/init-top $(DESTDIR)$(ITDIR)/scripts/init-top/early-vfio
 	install -D -m 0644 src/early-vfio.8 $(DESTDIR)$(MANDIR)/man8/early-vfio.8

@@ -4,6 +4,7 @@
  * compression and the early microcode archive) into a private temporary
  * directory, then inspected. */
 #define _XOPEN_SOURCE 700
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -109,6 +110,35 @@ static bool same_file_content(const char *a, const char *b)
 	return same;
 }
 
+/* "static", "dynamic", or NULL when path is not a 64-bit ELF file. */
+static const char *elf_linkage(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	const char *kind = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph) || eh.e_phnum > 256)
+		goto out;
+	kind = "static";
+	for (unsigned int i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph)) {
+			kind = NULL;
+			break;
+		}
+		if (ph.p_type == PT_INTERP)
+			kind = "dynamic";
+	}
+out:
+	close(fd);
+	return kind;
+}
+
 #define REPORT(ok, ...)                                                    \
 	do {                                                               \
 		printf("  %-4s ", (ok) ? "ok" : "FAIL");                  \
@@ -143,7 +173,8 @@ int evfio_initramfs_check(const char *image, const char *config,
 
 	printf("%s:\n", image);
 	snprintf(path, sizeof(path), "%s/usr/sbin/early-vfio", root);
-	REPORT(access(path, X_OK) == 0, "binary /usr/sbin/early-vfio");
+	REPORT(access(path, X_OK) == 0, "binary /usr/sbin/early-vfio (%s)",
+	       elf_linkage(path) ? elf_linkage(path) : "not an ELF executable");
 
 	snprintf(path, sizeof(path), "%s/etc/early-vfio.conf", root);
 	r = stat(path, &st);
