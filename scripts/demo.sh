@@ -15,6 +15,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/vm/lib.sh"
 
 [ "$(id -u)" = 0 ] || vm_die "make demo needs root (debootstrap, chroot); try: sudo make demo"
+# Build and VM packages (does nothing when all are there), then check the tools themselves.
+if [ -x "$top/scripts/install-deps.sh" ]; then
+	for set in build vm; do
+		"$top/scripts/install-deps.sh" "$set" >&2 || vm_die "installing the $set packages failed"
+	done
+fi
 vm_check_tools 1 || vm_die "could not install the host tools the demo needs"
 if [ -z "${EVFIO_VM_BINARY:-}" ] && ! make -s -C "$top" early-vfio >/dev/null; then
 	vm_die "building early-vfio failed (build dependencies: make deps)"
