@@ -50,7 +50,9 @@ if [ -f "$stamp" ]; then		# another caller finished it while we waited
 	exit 0
 fi
 
-tmp=$(mktemp -d "$cache/.build-$suite-XXXXXX")
+# Under the lock, any .build-$key-* is a leftover of a killed build: clear it.
+rm -rf --one-file-system "$cache/.build-$key-"*
+tmp=$(mktemp -d "$cache/.build-$key-XXXXXX")
 chmod 755 "$tmp"			# mktemp made it 0700; it becomes the guest's /
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 start=$(date +%s)

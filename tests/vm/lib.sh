@@ -137,9 +137,10 @@ vm_install_project()
 {
 	local tree=$1 d=/usr/share/initramfs-tools
 	if [ -n "${EVFIO_VM_BINARY:-}" ]; then
-		install -D -m 0755 "$EVFIO_VM_BINARY" "$tree/usr/sbin/early-vfio"
-		install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/hook" "$tree$d/hooks/early-vfio"
-		install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/init-top" "$tree$d/scripts/init-top/early-vfio"
+		install -D -m 0755 "$EVFIO_VM_BINARY" "$tree/usr/sbin/early-vfio" &&
+			install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/hook" "$tree$d/hooks/early-vfio" &&
+			install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/init-top" "$tree$d/scripts/init-top/early-vfio" ||
+			vm_die "installing $EVFIO_VM_BINARY into $tree failed"
 		return 0
 	fi
 	vm_run_logged "$VM_WORK/make-install.log" make -C "$EVFIO_TOP" install DESTDIR="$tree" PREFIX=/usr \

@@ -44,6 +44,9 @@ finish() {
 	exit
 }
 
+# A setup error (no mirror, make install failing, ...) still ends with the summary line.
+vm_die() { fail "$*"; finish; }
+
 if [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "SKIP: the VM test needs root and qemu-system-x86_64"
 	exit 77
