@@ -7,6 +7,7 @@
 #   ev-bind-dry  early-vfio --sysroot T --config T/early-vfio.conf bind --dry-run
 #   ev-status    ... status
 #   ev-check     ... check
+#   ev-static-dry  bind --dry-run with early-vfio-static (what the initramfs carries), if built
 #   ev-bind      ... bind for real, with tests/fakesys/fakekernel.so preloaded, on a fresh
 #                overlayfs copy of T per run (root only: private mount namespace; skipped
 #                otherwise); the shim's own work counts in its instructions
@@ -26,7 +27,8 @@
 #   rss    peak resident set (/usr/bin/time %M, KiB; for a shell: its largest process)
 #
 # Env: BENCH_N="100 1000 10000 50000"  BENCH_RUNS=10 (early-vfio)  BENCH_SHELL_RUNS=3
-#      BENCH_SHELL_INSTR_MAX=1000  BIN=./early-vfio  BENCH_CACHE=.cache/bench
+#      BENCH_SHELL_INSTR_MAX=1000  BIN=./early-vfio  STATIC=./early-vfio-static ('' = skip)
+#      BENCH_CACHE=.cache/bench
 # Raw results: .cache/bench/results/<time>/results.tsv (and hyperfine JSON, callgrind files).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +45,9 @@ for t in valgrind hyperfine /usr/bin/time python3; do
 	command -v "$t" >/dev/null || { echo "run.sh: $t is required (apt-get install valgrind hyperfine time python3)" >&2; exit 1; }
 done
 [ -x "$BIN" ] || { echo "run.sh: no binary $BIN (run make)" >&2; exit 1; }
+# the static binary is what the initramfs carries: measured too when it is built
+STATIC=${STATIC-$TOP/early-vfio-static}
+[ -x "$STATIC" ] && STATIC=$(realpath "$STATIC") || STATIC=
 
 SHIM=$TOP/tests/fakesys/fakekernel.so
 if [ ! -f "$SHIM" ] || [ "$TOP/tests/fakesys/fakekernel.c" -nt "$SHIM" ]; then
@@ -156,10 +161,13 @@ for N in $NS; do
 	note=ok
 	[ "$got" = "$SEL" ] || note="selected $got, generator says $SEL"
 
-	for c in "bind-dry:bind --dry-run" "status:status" "check:check"; do
+	CASES=("bind-dry:$BIN:bind --dry-run" "status:$BIN:status" "check:$BIN:check")
+	[ -z "$STATIC" ] || CASES+=("static-dry:$STATIC:bind --dry-run")
+	for c in "${CASES[@]}"; do
 		name=ev-${c%%:*}
+		c=${c#*:}
 		# shellcheck disable=SC2086 # the subcommand and its options are words
-		set -- "$BIN" --sysroot "$T" --config "$CONF" ${c#*:}
+		set -- "${c%%:*}" --sysroot "$T" --config "$CONF" ${c#*:}
 		echo "   $name" >&2
 		w=$(hf "$N.$name" "$@")
 		i=$(cg_one "$N.$name" "$@")
