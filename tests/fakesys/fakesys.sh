@@ -19,6 +19,24 @@
 #       --config-size N           size of the config file (64 or 256; 256)
 #   fs_attr  ROOT BDF ATTR VALUE  overwrite one attribute with raw VALUE (no newline added)
 #
+# The running system (what early-vfio's protection scan reads; see src/protect.c):
+#   fs_block ROOT NAME MAJ:MIN DEVPATH [SLAVE...]
+#                                 a block device at sys/devices/DEVPATH (e.g.
+#                                 pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1
+#                                 or virtual/block/dm-0) with dev, slaves/ and holders/; the links
+#                                 sys/class/block/NAME and sys/dev/block/MAJ:MIN (and sys/block/NAME
+#                                 unless it is a partition: inside a block device added before); the node
+#                                 ROOT/dev/NAME (a plain file).  Each SLAVE, a block device added
+#                                 before (partition, md member, dm table device), gets
+#                                 NAME/slaves/SLAVE and SLAVE/holders/NAME, as dm and md make them.
+#   fs_link  ROOT PATH TARGET     any other symlink, parents created: udev's
+#                                 dev/mapper/vg-root -> ../dm-0, dev/disk/by-id/X-part3 -> ../../sdb3,
+#                                 or an NVMe subsystem's controller link
+#   fs_mount ROOT MOUNTPOINT MAJ:MIN FSTYPE SOURCE
+#                                 a line in proc/self/mountinfo (fs_init writes the pseudo file
+#                                 systems: sysfs, proc, devtmpfs, tmpfs, none of them a system mount)
+#   fs_swap  ROOT PATH [TYPE]     a line in proc/swaps (TYPE partition or file; partition)
+#
 # Values are what the kernel prints: vendor "0x8086\n", class "0x010601\n", driver_override "(null)\n".
 # Links are relative, as in sysfs:
 #   sys/bus/pci/devices/BDF            -> ../../../devices/pci0000:00/BDF
@@ -40,6 +58,14 @@ fs_init() {
 	: >"$r/sys/bus/pci/rescan"
 	: >"$r/sys/bus/pci/uevent"
 	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n' >"$r/proc/cmdline"
+	mkdir -p "$r/proc/self" "$r/sys/block" "$r/sys/class/block" "$r/sys/dev/block"
+	cat >"$r/proc/self/mountinfo" <<'EOF'
+21 26 0:20 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+22 26 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
+23 26 0:5 / /dev rw,nosuid,relatime shared:2 - devtmpfs udev rw,size=8141848k,nr_inodes=2035462,mode=755
+25 26 0:23 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs rw,size=1631796k,mode=755
+EOF
+	printf 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n' >"$r/proc/swaps"
 	FS_NEXT_GROUP=1
 }
 
@@ -159,4 +185,60 @@ fs_dev() {
 
 fs_attr() {
 	printf '%s' "$4" >"$1/sys/devices/pci0000:00/$2/$3"
+}
+
+# fs_rel FROM TO: the relative link from directory FROM to TO (both under the same root)
+fs_rel() {
+	realpath -m --relative-to="$1" "$2"
+}
+
+fs_block() {
+	local r=$1 name=$2 devnum=$3 devpath=$4 s sdir type=disk
+	shift 4
+	local d="$r/sys/devices/$devpath"
+	[ -f "$(dirname "$d")/dev" ] && type=partition	# partitions sit in their disk's directory
+	mkdir -p "$d/slaves" "$d/holders" "$d/queue" "$r/dev"
+	printf '%s\n' "$devnum" >"$d/dev"
+	printf 'MAJOR=%s\nMINOR=%s\nDEVNAME=%s\nDEVTYPE=%s\n' "${devnum%%:*}" "${devnum##*:}" "$name" "$type" \
+		>"$d/uevent"
+	ln -s "../../devices/$devpath" "$r/sys/class/block/$name"
+	ln -s "../../devices/$devpath" "$r/sys/dev/block/$devnum"
+	if [ "$type" = disk ]; then
+		ln -s "../devices/$devpath" "$r/sys/block/$name"
+	else
+		printf '%s\n' "${devnum##*:}" >"$d/partition"
+	fi
+	: >"$r/dev/$name"
+	for s in "$@"; do
+		sdir=$(readlink "$r/sys/class/block/$s") || { echo "fs_block: no block device $s" >&2; return 1; }
+		sdir="$r/sys/devices/${sdir#../../devices/}"
+		ln -s "$(fs_rel "$d/slaves" "$sdir")" "$d/slaves/$s"
+		mkdir -p "$sdir/holders"
+		ln -s "$(fs_rel "$sdir/holders" "$d")" "$sdir/holders/$name"
+	done
+}
+
+fs_link() {
+	mkdir -p "$(dirname "$1/$2")"
+	ln -s "$3" "$1/$2"
+}
+
+# fs_octal PATH: a path as mountinfo and /proc/swaps print it (space, tab, newline, backslash octal)
+fs_octal() {
+	local p=${1//\\/\\134}
+	p=${p// /\\040}
+	p=${p//$'\t'/\\011}
+	printf '%s' "${p//$'\n'/\\012}"
+}
+
+fs_mount() {
+	local r=$1 point=$2 devnum=$3 fstype=$4 source=$5 id
+	id=$(($(wc -l <"$r/proc/self/mountinfo") + 26))
+	printf '%s 1 %s / %s rw,relatime shared:%s - %s %s rw\n' "$id" "$devnum" "$(fs_octal "$point")" "$id" \
+		"$fstype" "$(fs_octal "$source")" >>"$r/proc/self/mountinfo"
+}
+
+fs_swap() {
+	local r=$1 path=$2 type=${3:-partition}
+	printf '%-40s%s\t%s\t\t0\t\t-2\n' "$(fs_octal "$path")" "$type" 8388604 >>"$r/proc/swaps"
 }
