@@ -796,6 +796,344 @@ c_no_ro_writes() {
 	want_no_log 'EACCES'
 }
 
+# --- the running system: protected devices -------------------------------------------------
+
+# want_err_line STR...: one stderr line holds every STR
+want_err_line() {
+	local s lines
+	lines=$(cat "$T/.err")
+	for s in "$@"; do
+		lines=$(grep -F -- "$s" <<<"$lines")
+	done
+	[ -n "$lines" ] || fail "no stderr line with all of: $*"
+}
+
+# want_out_line STR...: one stdout line holds every STR
+want_out_line() {
+	local s lines
+	lines=$(cat "$T/.out")
+	for s in "$@"; do
+		lines=$(grep -F -- "$s" <<<"$lines")
+	done
+	[ -n "$lines" ] || fail "no stdout line with all of: $*"
+}
+
+# sata_disk BDF N NAME MAJ:MIN: a SATA disk NAME on port N of the AHCI controller BDF
+sata_disk() {
+	fs_block "$T" "$3" "$4" "pci0000:00/$1/ata$2/host$(($2 - 1))/target$(($2 - 1)):0:0/$(($2 - 1)):0:0:0/block/$3"
+}
+
+# sata_part DISK N MAJ:MIN: partition N of DISK
+sata_part() {
+	local d
+	d=$(readlink "$T/sys/class/block/$1")
+	fs_block "$T" "$1$2" "$3" "${d#../../devices/}/$1$2"
+}
+
+# root on sda1, sda on the AHCI controller 00:1f.2
+ahci_root() {
+	fs_dev "$T" 0000:00:1f.2
+	sata_disk 0000:00:1f.2 1 sda 8:0
+	sata_part sda 1 8:1
+	fs_mount "$T" / 8:1 ext4 /dev/sda1
+}
+
+c_protect_root_ahci() {
+	fx
+	ahci_root
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata]' 'address = 00:1f.2 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:00:1f.2 ahci
+	want_no_log '0000:00:1f.2'
+	want_target 0000:03:00.0
+	want_err_line '0000:00:1f.2' '/ (root)' '/dev/sda1' 'sata'
+	ev check
+	want_rc 2
+	want_err_line '0000:00:1f.2' '/ (root)' '[sata]'
+}
+
+c_protect_allow_system() {
+	fx
+	ahci_root
+	conf '[sata]' 'address = 00:1f.2' 'allow-system-device = yes'
+	ev check
+	want_rc 0
+	ev bind
+	want_rc 0
+	want_target 0000:00:1f.2
+	want_err_line '0000:00:1f.2' '/ (root)' 'allow-system-device'
+}
+
+c_protect_allow_is_per_section() {
+	fx
+	ahci_root
+	fs_dev "$T" 0000:03:00.0
+	conf '[other]' 'address = 03:00.0' 'allow-system-device = yes' '' '[sata]' 'address = 00:1f.2'
+	ev bind
+	want_rc 64
+	want_host 0000:00:1f.2 ahci
+	want_target 0000:03:00.0
+}
+
+c_protect_root_by_devnum() {
+	fx
+	fs_dev "$T" 0000:00:1f.2
+	sata_disk 0000:00:1f.2 1 sda 8:0
+	sata_part sda 2 8:2
+	# a kernel-mounted root shows as /dev/root, which is no node: only MAJ:MIN finds it
+	fs_mount "$T" / 8:2 ext4 /dev/root
+	conf '[sata]' 'address = 00:1f.2'
+	ev bind
+	want_rc 64
+	want_host 0000:00:1f.2 ahci
+	want_no_writes
+	want_err_line '0000:00:1f.2' '/ (root)'
+}
+
+# root on LVM (dm-0) on dm-crypt (dm-1) on nvme0n1p3, NVMe controller 04:00.0
+c_protect_lvm_crypt_nvme() {
+	fx
+	local p=pci0000:00/0000:04:00.0/nvme/nvme0/nvme0n1
+	fs_dev "$T" 0000:04:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	fs_dev "$T" 0000:05:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	fs_block "$T" nvme0n1 259:0 "$p"
+	fs_block "$T" nvme0n1p3 259:3 "$p/nvme0n1p3"
+	fs_block "$T" dm-1 253:1 virtual/block/dm-1 nvme0n1p3
+	fs_block "$T" dm-0 253:0 virtual/block/dm-0 dm-1
+	fs_link "$T" dev/mapper/nvme0n1p3_crypt ../dm-1
+	fs_link "$T" dev/mapper/pve-root ../dm-0
+	fs_mount "$T" / 253:0 ext4 /dev/mapper/pve-root
+	conf '[nvme]' 'class = 0108'
+	ev bind
+	want_rc 64
+	want_host 0000:04:00.0 nvme
+	want_no_log '0000:04:00.0'
+	want_target 0000:05:00.0
+	want_err_line '0000:04:00.0' '/ (root)' '/dev/mapper/pve-root'
+	ev protected
+	want_rc 0
+	grep -qxF $'0000:04:00.0\t/ (root) (/dev/mapper/pve-root)' "$T/.out" ||
+		fail "protected does not list 0000:04:00.0 for / through LVM and dm-crypt"
+	grep -qF '0000:05:00.0' "$T/.out" && fail "protected lists 0000:05:00.0, which holds nothing"
+}
+
+# /boot on md0, a RAID1 of sda2 (00:1f.2) and sdc2 (06:00.0)
+c_protect_md_raid1() {
+	fx
+	fs_dev "$T" 0000:00:1f.2
+	fs_dev "$T" 0000:06:00.0 --ids 1b21:0612 --subsys 1b21:1060
+	fs_dev "$T" 0000:03:00.0
+	sata_disk 0000:00:1f.2 1 sda 8:0
+	sata_part sda 2 8:2
+	sata_disk 0000:06:00.0 1 sdc 8:32
+	sata_part sdc 2 8:34
+	fs_block "$T" md0 9:0 virtual/block/md0 sda2 sdc2
+	fs_mount "$T" /boot 9:0 ext4 /dev/md0
+	conf '[sata]' 'class = 0106'
+	ev bind
+	want_rc 64
+	want_host 0000:00:1f.2 ahci
+	want_host 0000:06:00.0 ahci
+	want_no_log '0000:00:1f.2'
+	want_no_log '0000:06:00.0'
+	want_target 0000:03:00.0
+	want_err_line '0000:00:1f.2' '/boot (/dev/md0)'
+	want_err_line '0000:06:00.0' '/boot (/dev/md0)'
+}
+
+# swap on /dev/mapper/swap (dm-2) over sdd1 on 07:00.0; also a swap file
+c_protect_swap_mapper() {
+	fx
+	fs_dev "$T" 0000:07:00.0
+	fs_dev "$T" 0000:03:00.0
+	sata_disk 0000:07:00.0 1 sdd 8:48
+	sata_part sdd 1 8:49
+	fs_block "$T" dm-2 253:2 virtual/block/dm-2 sdd1
+	fs_link "$T" dev/mapper/swap ../dm-2
+	fs_swap "$T" /swapfile file
+	fs_swap "$T" /dev/mapper/swap
+	conf '[sata]' 'address = 07:00.0 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:07:00.0 ahci
+	want_no_log '0000:07:00.0'
+	want_target 0000:03:00.0
+	want_err_line '0000:07:00.0' 'swap (/dev/mapper/swap)'
+}
+
+c_swap_file_not_a_device() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_swap "$T" /swapfile file
+	fs_swap "$T" '/var/lib/swap file' file
+	fs_swap "$T" /dev/zram0
+	fs_block "$T" zram0 252:0 virtual/block/zram0
+	conf '[sata]' 'address = 03:00.0'
+	ev protected
+	want_rc 0
+	grep -q '^0000:' "$T/.out" && fail "protected lists a device for a swap file: $(grep '^0000:' "$T/.out")"
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+}
+
+# native NVMe multipath: the disk hangs off nvme-subsys0, reached through 00:05.0 and 00:06.0
+c_protect_nvme_multipath() {
+	fx
+	local s=virtual/nvme-subsystem/nvme-subsys0 b
+	for b in 0000:00:05.0 0000:00:06.0 0000:08:00.0; do
+		fs_dev "$T" "$b" --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	done
+	mkdir -p "$T/sys/devices/pci0000:00/0000:00:05.0/nvme/nvme0" "$T/sys/devices/pci0000:00/0000:00:06.0/nvme/nvme1"
+	fs_link "$T" "sys/devices/$s/nvme0" ../../../pci0000:00/0000:00:05.0/nvme/nvme0
+	fs_link "$T" "sys/devices/$s/nvme1" ../../../pci0000:00/0000:00:06.0/nvme/nvme1
+	fs_block "$T" nvme0n1 259:0 "$s/nvme0n1"
+	fs_block "$T" nvme0n1p2 259:2 "$s/nvme0n1/nvme0n1p2"
+	fs_mount "$T" / 259:2 xfs /dev/nvme0n1p2
+	conf '[nvme]' 'class = 0108'
+	ev bind
+	want_rc 64
+	want_host 0000:00:05.0 nvme
+	want_host 0000:00:06.0 nvme
+	want_no_log '0000:00:05.0'
+	want_no_log '0000:00:06.0'
+	want_target 0000:08:00.0
+	want_err_line '0000:00:05.0' '/ (root)'
+}
+
+# ZFS root: rpool mirrors sdb3 (02:00.0) and nvme0n1p3 (04:00.0), named by-id as zpool prints them
+zfs_root() {
+	fs_dev "$T" 0000:02:00.0
+	fs_dev "$T" 0000:04:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	fs_dev "$T" 0000:03:00.0
+	sata_disk 0000:02:00.0 2 sdb 8:16
+	sata_part sdb 3 8:19
+	fs_block "$T" nvme0n1 259:0 pci0000:00/0000:04:00.0/nvme/nvme0/nvme0n1
+	fs_block "$T" nvme0n1p3 259:3 pci0000:00/0000:04:00.0/nvme/nvme0/nvme0n1/nvme0n1p3
+	fs_link "$T" dev/disk/by-id/ata-Samsung_SSD_870_EVO_1TB_S6PUNX0T123456A-part3 ../../sdb3
+	fs_link "$T" dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S5GXNX0T654321B-part3 ../../nvme0n1p3
+	fs_mount "$T" / 0:26 zfs rpool/ROOT/pve-1
+	mkdir -p "$T/bin"
+	cat >"$T/bin/zpool" <<'EOF'
+#!/bin/sh
+if [ "$*" != "status -P rpool" ]; then
+	echo "zpool: unexpected arguments: $*" >&2
+	exit 2
+fi
+cat <<'EOS'
+  pool: rpool
+ state: ONLINE
+  scan: scrub repaired 0B in 00:01:12 with 0 errors on Sun Nov  8 00:25:13 2026
+config:
+
+	NAME                                                                STATE     READ WRITE CKSUM
+	rpool                                                               ONLINE       0     0     0
+	  mirror-0                                                          ONLINE       0     0     0
+	    /dev/disk/by-id/ata-Samsung_SSD_870_EVO_1TB_S6PUNX0T123456A-part3  ONLINE       0     0     0
+	    /dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S5GXNX0T654321B-part3  ONLINE       0     0     0
+
+errors: No known data errors
+EOS
+EOF
+	chmod 0755 "$T/bin/zpool"
+}
+
+c_protect_zfs() {
+	fx
+	zfs_root
+	FAKE_ENV=(PATH="$T/bin:$PATH")
+	conf '[storage]' 'address = 02:00.0 04:00.0 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:02:00.0 ahci
+	want_host 0000:04:00.0 nvme
+	want_no_log '0000:02:00.0'
+	want_no_log '0000:04:00.0'
+	want_target 0000:03:00.0
+	want_err_line '0000:02:00.0' '/ (root) (rpool/ROOT/pve-1)'
+	ev check
+	want_rc 2
+	want_err_line '0000:04:00.0' '[storage]'
+}
+
+c_zfs_without_zpool() {
+	fx
+	zfs_root
+	# a PATH with timeout but no zpool
+	mkdir -p "$T/nozpool"
+	ln -s "$(command -v timeout)" "$T/nozpool/timeout"
+	FAKE_ENV=(PATH="$T/nozpool")
+	conf '[storage]' 'address = 03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_err_line 'zpool' 'rpool'
+	ev check
+	want_out_or_err 'zpool'
+}
+
+# --- the list recorded in the image --------------------------------------------------------
+
+c_recorded_list_refused() {
+	fx
+	fs_dev "$T" 0000:00:03.0
+	fs_dev "$T" 0000:04:00.0
+	mkdir -p "$T/etc"
+	printf '# early-vfio: PCI devices that hold the running system\n0000:00:03.0\t/ (root) (/dev/sdb1)\n' \
+		>"$T/etc/early-vfio.protected"
+	conf '[sata]' 'address = 00:03.0 04:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:00:03.0 ahci
+	want_no_log '0000:00:03.0'
+	want_target 0000:04:00.0
+	want_err_line '0000:00:03.0' '/ (root) (/dev/sdb1)' 'sata'
+	ev check
+	want_rc 2
+	want_err_line '0000:00:03.0' '[sata]'
+}
+
+c_protected_round_trip() {
+	fx
+	ahci_root
+	fs_dev "$T" 0000:03:00.0
+	ev protected
+	want_rc 0
+	[ "$(grep -v '^#' "$T/.out")" = $'0000:00:1f.2\t/ (root) (/dev/sda1)' ] ||
+		fail "protected printed '$(grep -v '^#' "$T/.out" | head -n 3)', expected '0000:00:1f.2<TAB>/ (root) (/dev/sda1)'"
+	# what the initramfs hook records, read back at boot when nothing is mounted
+	mkdir -p "$T/etc"
+	cp "$T/.out" "$T/etc/early-vfio.protected"
+	head -n 4 "$T/proc/self/mountinfo" >"$T/.mi" && mv "$T/.mi" "$T/proc/self/mountinfo"
+	ev protected
+	grep -q '^0000:' "$T/.out" && fail "protected lists the recorded file, not only the live mounts"
+	conf '[sata]' 'address = 00:1f.2 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:00:1f.2 ahci
+	want_target 0000:03:00.0
+	want_err_line '0000:00:1f.2' '/ (root) (/dev/sda1)'
+}
+
+c_recorded_line_without_reason() {
+	fx
+	fs_dev "$T" 0000:00:03.0
+	mkdir -p "$T/etc"
+	# a long comment fills the line buffer; the last line has no reason and no newline
+	{
+		printf '# %s\n' "$(printf 'comment-text-%.0s' $(seq 25))"
+		printf '0000:00:03.0'
+	} >"$T/etc/early-vfio.protected"
+	conf '[sata]' 'address = 00:03.0'
+	ev bind
+	want_rc 64
+	want_host 0000:00:03.0 ahci
+	want_no_writes
+	grep -qF 'comment-text' "$T/.err" && fail "the reason shows text from another line: $(grep -F 'comment-text' "$T/.err" | head -n 1)"
+}
+
 t "identical controllers told apart by address: only the addressed one moves to vfio-pci" c_twins_by_address
 t "address without domain selects the device in domain 0000" c_address_without_domain
 t "device bound to ahci is overridden, unbound, then probed onto vfio-pci" c_unbind_host_then_bind
@@ -844,5 +1182,19 @@ t "dangling driver link counts as unbound and the device is bound" c_dangling_dr
 t "device lines also go to SYSROOT/dev/kmsg" c_kmsg
 t "no write to a read-only sysfs attribute is attempted" c_no_ro_writes
 
+t "root on an AHCI partition: bind refuses its controller naming device, mount and section; check exits 2" c_protect_root_ahci
+t "allow-system-device = yes takes the root controller with a warning" c_protect_allow_system
+t "allow-system-device in another section does not release the root controller" c_protect_allow_is_per_section
+t "root mounted as /dev/root is found by its MAJ:MIN and protected" c_protect_root_by_devnum
+t "root on LVM over dm-crypt over NVMe: the NVMe controller is protected and listed" c_protect_lvm_crypt_nvme
+t "/boot on md RAID1 across two controllers: both are protected" c_protect_md_raid1
+t "swap on /dev/mapper/swap: the controller under the dm device is protected" c_protect_swap_mapper
+t "a swap file or zram swap protects no PCI device and does not crash" c_swap_file_not_a_device
+t "root on native NVMe multipath: every controller of the subsystem is protected" c_protect_nvme_multipath
+t "ZFS root: the controllers of every vdev in zpool status -P are protected" c_protect_zfs
+t "ZFS root without zpool: a warning naming the pool, no crash" c_zfs_without_zpool
+t "recorded etc/early-vfio.protected, no mounts: bind refuses the listed device, check exits 2" c_recorded_list_refused
+t "protected prints BDF<TAB>reason of the live mounts; that list read back at boot protects" c_protected_round_trip
+t "recorded line with no reason and no newline: protected, no text from other lines" c_recorded_line_without_reason
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
