@@ -1134,6 +1134,192 @@ c_recorded_line_without_reason() {
 	grep -qF 'comment-text' "$T/.err" && fail "the reason shows text from another line: $(grep -F 'comment-text' "$T/.err" | head -n 1)"
 }
 
+# --- IOMMU group policy ----------------------------------------------------------------------
+
+# group 5: the root port 00:1c.0, the selected SATA controller 03:00.0 and a USB controller 03:00.1
+group_of_three() {
+	fs_dev "$T" 0000:00:1c.0 --ids 8086:a110 --class 060400 --driver pcieport --group 5
+	fs_dev "$T" 0000:03:00.0 --group 5
+	fs_dev "$T" 0000:03:00.1 --ids 1b21:1242 --subsys 1043:8675 --class 0c0330 --driver xhci_hcd --group 5
+	fs_dev "$T" 0000:04:00.0 --group 6
+}
+
+c_group_warn() {
+	fx
+	group_of_three
+	conf '[options]' 'iommu-group = warn' '' '[sata]' 'address = 03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_host 0000:03:00.1 xhci_hcd
+	want_no_log '0000:03:00.1'
+	want_no_log '0000:00:1c.0'
+	want_err_line '0000:03:00.0' 'group 5' '0000:03:00.1'
+	grep 'group 5' "$T/.err" | grep -qF '00:1c.0' && fail "the root port is named as a device of the group to select"
+	ev check
+	want_out_or_err '0000:03:00.1'
+}
+
+c_group_warn_default() {
+	fx
+	group_of_three
+	conf '[sata]' 'address = 03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_err_line 'group 5' '0000:03:00.1'
+}
+
+c_group_refuse() {
+	fx
+	group_of_three
+	conf '[options]' 'iommu-group = refuse' '' '[sata]' 'address = 03:00.0 04:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_host 0000:03:00.1 xhci_hcd
+	want_no_log '0000:03:00.0'
+	want_no_log '0000:03:00.1'
+	want_target 0000:04:00.0
+	want_err_line '0000:03:00.0' 'not bound' '0000:03:00.1'
+}
+
+c_group_refuse_complete() {
+	fx
+	group_of_three
+	conf '[options]' 'iommu-group = refuse' '' '[sata]' 'address = 03:00.0' '' '[usb]' 'address = 03:00.1'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_target 0000:03:00.1
+	want_host 0000:00:1c.0 pcieport
+	want_no_log '0000:00:1c.0'
+}
+
+c_group_whole() {
+	fx
+	group_of_three
+	conf '[options]' 'iommu-group = whole' '' '[sata]' 'address = 03:00.0'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_target 0000:03:00.1
+	want_host 0000:00:1c.0 pcieport
+	want_no_log '0000:00:1c.0'
+	want_host 0000:04:00.0 ahci
+	want_out_or_err '0000:03:00.1 joins 0000:03:00.0'
+}
+
+c_group_whole_protected_member() {
+	fx
+	fs_dev "$T" 0000:00:1c.0 --ids 8086:a110 --class 060400 --driver pcieport --group 5
+	fs_dev "$T" 0000:03:00.0 --group 5
+	fs_dev "$T" 0000:03:00.1 --group 5
+	sata_disk 0000:03:00.1 1 sda 8:0
+	sata_part sda 1 8:1
+	fs_mount "$T" / 8:1 ext4 /dev/sda1
+	conf '[options]' 'iommu-group = whole' '' '[sata]' 'address = 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_host 0000:03:00.1 ahci
+	want_no_writes
+	want_err_line '0000:03:00.1' '/ (root)'
+	want_err_line '0000:03:00.0' 'not bound' '0000:03:00.1'
+}
+
+# the member is refused by vfio-pci's own rules, not by a protection: still no partial group
+c_group_whole_sriov_member() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --group 5
+	fs_dev "$T" 0000:03:00.1 --ids 8086:1521 --subsys 8086:0001 --class 020000 --driver igb --sriov 7:2 --group 5
+	conf '[options]' 'iommu-group = whole' '' '[sata]' 'address = 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_host 0000:03:00.1 igb
+	want_no_writes
+	want_err_line '0000:03:00.0' 'not bound' '0000:03:00.1'
+}
+
+c_group_status() {
+	fx
+	group_of_three
+	conf '[options]' 'iommu-group = refuse' '' '[sata]' 'address = 03:00.0 04:00.0'
+	ev status
+	want_rc 0
+	want_no_writes
+	awk '/^0000:03:00.0 /,/^$/' "$T/.out" >"$T/.blk"
+	grep -qE 'IOMMU group:? 5' "$T/.blk" || fail "no 'IOMMU group: 5' under 03:00.0"
+	grep -i 'refused' "$T/.blk" | grep -qF '0000:03:00.1' || fail "03:00.0 shows no refusal naming 0000:03:00.1"
+	awk '/^0000:04:00.0 /,/^$/' "$T/.out" | grep -qE 'IOMMU group:? 6' || fail "no 'IOMMU group: 6' under 04:00.0"
+	awk '/^0000:04:00.0 /,/^$/' "$T/.out" | grep -qi 'refused' && fail "04:00.0 shown as refused"
+	ev status --json
+	want_rc 0
+	python3 - "$T/.out" <<'EOF' || fail "status --json: iommu_group/refused wrong for 03:00.0 or 04:00.0"
+import json, sys
+devs = {d["address"]: d for d in json.load(open(sys.argv[1]))["devices"]}
+a, b = devs["0000:03:00.0"], devs["0000:04:00.0"]
+assert a["iommu_group"] == 5 and "0000:03:00.1" in a["refused"]
+assert b["iommu_group"] == 6 and b["refused"] is None
+EOF
+}
+
+# --- config ownership, kernel command line ----------------------------------------------------
+
+# need_root: the ownership cases chown the config; as another user the binary also accepts its own files
+need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	fail "needs root (to chown the config): run as root, as make check does"
+	return 1
+}
+
+# bad_owner CHOWN CHMOD MESSAGE: check exits 2 with MESSAGE, bind binds nothing
+bad_owner() {
+	fx
+	need_root || return
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata]' 'address = 03:00.0'
+	chown "$1" "$CONF"
+	chmod "$2" "$CONF"
+	ev check
+	want_rc 2
+	want_err "$3"
+	ev bind
+	want_rc 2
+	want_no_writes
+	want_host 0000:03:00.0 ahci
+	want_err "$3"
+}
+c_config_other_owner() { bad_owner 65534 0644 'must be owned by root'; }
+c_config_world_writable() { bad_owner 0:0 0666 'writable by other users'; }
+c_config_group_writable() { bad_owner 0:65534 0664 'writable by other users'; }
+
+c_config_root_group_writable() {
+	fx
+	need_root || return
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata]' 'address = 03:00.0'
+	chown 0:0 "$CONF"
+	chmod 0664 "$CONF"
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+}
+
+c_cmdline_no() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	# last on the line, before the kernel's newline
+	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet early-vfio=no\n' >"$T/proc/cmdline"
+	conf '[sata-passthrough]' 'address = 0000:03:00.0'
+	ev bind
+	want_rc 0
+	want_no_writes
+	want_host 0000:03:00.0 ahci
+	want_err 'early-vfio='
+}
+
 t "identical controllers told apart by address: only the addressed one moves to vfio-pci" c_twins_by_address
 t "address without domain selects the device in domain 0000" c_address_without_domain
 t "device bound to ahci is overridden, unbound, then probed onto vfio-pci" c_unbind_host_then_bind
@@ -1196,5 +1382,19 @@ t "ZFS root without zpool: a warning naming the pool, no crash" c_zfs_without_zp
 t "recorded etc/early-vfio.protected, no mounts: bind refuses the listed device, check exits 2" c_recorded_list_refused
 t "protected prints BDF<TAB>reason of the live mounts; that list read back at boot protects" c_protected_round_trip
 t "recorded line with no reason and no newline: protected, no text from other lines" c_recorded_line_without_reason
+t "iommu-group = warn binds and names the unselected endpoint, not the root port" c_group_warn
+t "iommu-group defaults to warn" c_group_warn_default
+t "iommu-group = refuse leaves a partial group alone, exit 64, naming the other device" c_group_refuse
+t "iommu-group = refuse binds a group whose endpoints are all selected, never its root port" c_group_refuse_complete
+t "iommu-group = whole binds every endpoint of the group, never its root port" c_group_whole
+t "iommu-group = whole with a protected member binds no member of the group" c_group_whole_protected_member
+t "iommu-group = whole with a member vfio-pci refuses (SR-IOV PF) binds no member of the group" c_group_whole_sriov_member
+t "status shows each device's IOMMU group and a refused device's reason; --json iommu_group and refused" c_group_status
+t "config owned by another uid: check exits 2 'must be owned by root', bind binds nothing" c_config_other_owner
+t "config mode 0666: check exits 2 'writable by other users', bind binds nothing" c_config_world_writable
+t "config group-writable by a non-root group: refused like 0666" c_config_group_writable
+t "config group-writable by group root is accepted" c_config_root_group_writable
+t "early-vfio=no on the kernel command line binds nothing, like early-vfio=off" c_cmdline_no
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
