@@ -22,6 +22,7 @@
 #ifndef EARLY_VFIO_H
 #define EARLY_VFIO_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -178,6 +179,8 @@ int evfio_sysfs_write(const struct evfio_sysfs *fs, const char *path,
 int evfio_sysfs_link_name(const struct evfio_sysfs *fs, const char *path,
 			  char *buf, size_t size);
 bool evfio_sysfs_exists(const struct evfio_sysfs *fs, const char *path);
+/* opendir() of a root-relative directory; NULL with errno set. */
+DIR *evfio_sysfs_opendir(const struct evfio_sysfs *fs, const char *path);
 /* Device attributes: "sys/bus/pci/devices/<bdf>/<attr>". */
 int evfio_dev_path(char *buf, size_t size, const char *bdf, const char *attr);
 

@@ -90,7 +90,7 @@ static int add_nvme_subsystem(const struct evfio_sysfs *fs,
 	char dir[512], link[512], path[1100];
 	struct dirent *e;
 	DIR *d;
-	int fd, found = 0;
+	int found = 0;
 	ssize_t n;
 
 	if (!at)
@@ -101,14 +101,9 @@ static int add_nvme_subsystem(const struct evfio_sysfs *fs,
 	if (strncmp(target, "../../", 6) || (size_t)(at - target - 6) >= sizeof(dir))
 		return 0;
 	snprintf(dir, sizeof(dir), "sys/%.*s", (int)(at - target - 6), target + 6);
-	fd = openat(fs->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = evfio_sysfs_opendir(fs, dir);
+	if (!d)
 		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, "nvme", 4) ||
 		    strspn(e->d_name + 4, "0123456789") != strlen(e->d_name + 4) ||
@@ -136,7 +131,7 @@ static int add_block(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 	struct dirent *e;
 	ssize_t n;
 	DIR *d;
-	int fd, found;
+	int found;
 
 	if (depth > MAX_DEPTH || !evfio_valid_name(name))
 		return 0;
@@ -154,14 +149,9 @@ static int add_block(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 		found = add_nvme_subsystem(fs, l, target, why);
 
 	snprintf(slaves, sizeof(slaves), "%s/slaves", path);
-	fd = openat(fs->rootfd, slaves, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = evfio_sysfs_opendir(fs, slaves);
+	if (!d)
 		return found;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return found;
-	}
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
 			found += add_block(fs, l, log, e->d_name, why, depth + 1);
@@ -173,24 +163,13 @@ static int add_block(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 static bool name_of_devnum(const struct evfio_sysfs *fs, const char *majmin,
 			   char *name, size_t size)
 {
-	char path[64], target[1024];
-	const char *base;
-	ssize_t n;
+	char path[64];
 
 	if (strspn(majmin, "0123456789:") != strlen(majmin) ||
 	    snprintf(path, sizeof(path), "sys/dev/block/%s", majmin) >=
 		    (int)sizeof(path))
 		return false;
-	n = readlinkat(fs->rootfd, path, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= size)
-		return false;
-	strcpy(name, base);
-	return true;
+	return evfio_sysfs_link_name(fs, path, name, size) == 0;
 }
 
 /* "/dev/mapper/vg-root" or "/dev/sda1" -> "dm-0" / "sda1". */
@@ -422,8 +401,11 @@ int evfio_protect_load(const struct evfio_sysfs *fs, const char *path,
 			continue;
 		if (!is_bdf(line, strcspn(line, "\t ")))
 			continue;	/* not ours: ignore, never guess */
-		*why++ = '\0';
-		if (add(l, line, why) < 0) {
+		if (*why) {
+			*why++ = '\0';
+			why += strspn(why, " \t");
+		}
+		if (add(l, line, *why ? why : "recorded when the image was built") < 0) {
 			fclose(f);
 			return -ENOMEM;
 		}

@@ -44,18 +44,10 @@ bool evfio_iommu_present(const struct evfio_sysfs *fs)
 {
 	struct dirent *e;
 	bool found = false;
-	DIR *dir;
-	int fd;
+	DIR *dir = evfio_sysfs_opendir(fs, "sys/kernel/iommu_groups");
 
-	fd = openat(fs->rootfd, "sys/kernel/iommu_groups",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (!dir)
 		return false;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return false;
-	}
 	while (!found && (e = readdir(dir)))
 		found = e->d_name[0] != '.';
 	closedir(dir);
@@ -91,7 +83,9 @@ static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors
 
 	if (!why)
 		return;
-	if (d->section->allow_system) {
+	/* the opt-in covers what the section itself selects, not a device
+	 * that only joined through its IOMMU group */
+	if (d->section->allow_system && !d->via_group) {
 		ev_warn(&c->log, "%s holds the running system (%s), taken anyway: "
 			"[%s] sets allow-system-device = yes", d->bdf, why,
 			d->section->name);
@@ -156,12 +150,13 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 		for (size_t i = 0; i < n; i++) {
 			struct evfio_dev *d = &l->devs[i];
 
-			if (!d->section || !d->refusal[0] || d->iommu_group < 0)
+			if (!d->section || !evfio_safety_refusal(d) ||
+			    d->iommu_group < 0)
 				continue;
 			for (size_t k = 0; k < n; k++) {
 				struct evfio_dev *o = &l->devs[k];
 
-				if (o->section && !o->refusal[0] &&
+				if (o != d && o->section && !o->refusal[0] &&
 				    o->iommu_group == d->iommu_group)
 					snprintf(o->refusal, sizeof(o->refusal),
 						 "IOMMU group %d is taken whole, "

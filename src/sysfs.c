@@ -3,6 +3,7 @@
  * "/" on a real system, --sysroot in tests.  Paths are built only from
  * fixed strings, addresses printed from numbers, and names checked by
  * evfio_valid_name(). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -102,6 +103,19 @@ int evfio_sysfs_link_name(const struct evfio_sysfs *fs, const char *path,
 		return -EILSEQ;
 	strcpy(buf, base);
 	return 0;
+}
+
+DIR *evfio_sysfs_opendir(const struct evfio_sysfs *fs, const char *path)
+{
+	DIR *d;
+	int fd = openat(fs->rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
 }
 
 bool evfio_sysfs_exists(const struct evfio_sysfs *fs, const char *path)
