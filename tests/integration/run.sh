@@ -1228,6 +1228,24 @@ c_group_whole_protected_member() {
 	want_err_line '0000:03:00.0' 'not bound' '0000:03:00.1'
 }
 
+# allow-system-device covers what the section selects itself, not a system disk's controller that
+# would only join through the IOMMU group
+c_group_whole_allow_does_not_cover_joined_member() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --group 5
+	fs_dev "$T" 0000:03:00.1 --group 5
+	sata_disk 0000:03:00.1 1 sda 8:0
+	sata_part sda 1 8:1
+	fs_mount "$T" / 8:1 ext4 /dev/sda1
+	conf '[options]' 'iommu-group = whole' '' '[sata]' 'address = 03:00.0' 'allow-system-device = yes'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_host 0000:03:00.1 ahci
+	want_no_writes
+	want_err_line '0000:03:00.1' '/ (root)'
+}
+
 # the member is refused by vfio-pci's own rules, not by a protection: still no partial group
 c_group_whole_sriov_member() {
 	fx
@@ -1388,6 +1406,7 @@ t "iommu-group = refuse leaves a partial group alone, exit 64, naming the other 
 t "iommu-group = refuse binds a group whose endpoints are all selected, never its root port" c_group_refuse_complete
 t "iommu-group = whole binds every endpoint of the group, never its root port" c_group_whole
 t "iommu-group = whole with a protected member binds no member of the group" c_group_whole_protected_member
+t "allow-system-device does not cover a system device that only joins through its IOMMU group" c_group_whole_allow_does_not_cover_joined_member
 t "iommu-group = whole with a member vfio-pci refuses (SR-IOV PF) binds no member of the group" c_group_whole_sriov_member
 t "status shows each device's IOMMU group and a refused device's reason; --json iommu_group and refused" c_group_status
 t "config owned by another uid: check exits 2 'must be owned by root', bind binds nothing" c_config_other_owner
