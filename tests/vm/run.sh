@@ -16,6 +16,7 @@
 #   3 no config   the hook adds nothing, every controller keeps its host driver
 #   4 invalid     update-initramfs fails with file:line, the previous image is untouched and boots
 #   5 off         the by-address image booted with early-vfio=off: nothing bound, "disabled" logged
+#   5b skip       the by-address image with early-vfio.skip=nvme-a early-vfio.debug: only 00:03.0 bound
 #   6 preloaded   ahci/nvme loaded before early-vfio (as if built in): unbound, then bound to vfio-pci
 # Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
 # the hook prints its Proxmox hint when proxmox-boot-tool is installed.
@@ -223,6 +224,12 @@ check "by-address: early-vfio: lines are in the kernel log" eval "vm_klog '$W/by
 boot_and_check off "$W/by-address.initrd" "early-vfio=off" "ahci nvme nvme"
 check "off: kernel log says early-vfio is disabled on the kernel command line" \
 	eval "vm_klog '$W/off.out' | grep -q 'early-vfio: disabled on the kernel command line'"
+
+# Kernel command line options reach the binary: skip one section of the by-address config, debug on.
+boot_and_check skip "$W/by-address.initrd" "early-vfio.skip=nvme-a early-vfio.debug" "vfio-pci nvme nvme"
+# With debug on, one device yields more early-vfio lines than two devices did without it.
+check "skip: early-vfio.debug makes early-vfio say more" \
+	test "$(vm_klog "$W/skip.out" | wc -l)" -gt "$(vm_klog "$W/by-address.out" | wc -l)"
 
 # Scenario 2: by ids.
 boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
