@@ -73,7 +73,7 @@ IN_NS=(unshare -m --propagation private bash -c 'mount --bind "$1/sys" /sys && s
 
 # cg_total FILE...: sum of callgrind totals
 cg_total() {
-	awk '/^(totals|summary):/ { s += $2; nextfile } END { printf "%d\n", s }' "$@"
+	awk '/^(totals|summary):/ { s += $2; nextfile } END { printf "%.0f\n", s }' "$@"
 }
 
 # cg_one NAME CMD...: instructions of one process
@@ -144,7 +144,7 @@ fit() { # fit TOOL N -> linear extrapolation from the two largest measured point
 	printf '%s' "${SHELL_PTS[$1]:-}" | sort -n | tail -n 2 | awk -v n="$2" '
 		{ x[NR] = $1; y[NR] = $2 }
 		END { if (NR < 2 || x[1] == x[2]) { print ""; exit }
-		      b = (y[2] - y[1]) / (x[2] - x[1]); printf "%d\n", y[2] + b * (n - x[2]) }'
+		      b = (y[2] - y[1]) / (x[2] - x[1]); printf "%.0f\n", y[2] + b * (n - x[2]) }'
 }
 
 for N in $NS; do
@@ -242,7 +242,7 @@ EOF
 			# shellcheck disable=SC2016 # expanded by the inner bash
 			own=$("${IN_NS[@]}" "$T" bash -c 'd=$1; shift; valgrind --tool=callgrind --trace-children=yes \
 				--trace-children-skip="*/basename,*/readlink" --callgrind-out-file="$d/cg.%p" "$@" \
-				>/dev/null 2>"$d.err"; awk "/^(totals|summary):/ { s += \$2; nextfile } END { printf \"%d\\n\", s }" "$d"/cg.*' \
+				>/dev/null 2>"$d.err"; awk "/^(totals|summary):/ { s += \$2; nextfile } END { printf \"%.0f\\n\", s }" "$d"/cg.*' \
 				_ "$OUT/cgt.$N.driverctl" "$DRIVERCTL" list-devices)
 			bound=$(find "$T/.fakesys/host" -type f | wc -l)
 			i=$((own + N * EXEC_COST[basename] + bound * (EXEC_COST[basename] + EXEC_COST[readlink])))
