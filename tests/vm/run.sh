@@ -91,6 +91,15 @@ image_conf_is() {
 	[ -n "$c" ] && cmp -s "$c" "$2"
 }
 
+evfio=${EVFIO_VM_BINARY:-$EVFIO_TOP/early-vfio}
+[ -x "$evfio" ] || vm_die "no early-vfio binary at $evfio (run make)"
+exec 3>/dev/null
+vm_verbose && exec 3>&2
+
+# image_ready CONF NAME   early-vfio check --initramfs: binary, CONF, modules and ORDER in the image
+image_ready() { "$evfio" -c "$1" check --initramfs "$W/$2.initrd" >&3 2>&3; }
+not() { ! "$@"; }
+
 # Scenario 3's image: no config -> the hook adds nothing (the init-top script is always there).
 vm_set_config -
 if vm_update_initramfs noconf; then
@@ -98,6 +107,8 @@ if vm_update_initramfs noconf; then
 	image_list noconf
 	check "no config: the hook adds neither binary nor config to the image" \
 		eval '! image_has noconf "^usr/sbin/early-vfio$" && ! image_has noconf "^etc/early-vfio.conf$"'
+	check "no config: early-vfio check --initramfs says the image is not ready" \
+		not image_ready "$scen/by-address.conf" noconf
 else
 	fail "no config: update-initramfs succeeds (log: $W/noconf.uinit.log)"
 fi
@@ -133,6 +144,9 @@ build_image() {
 	check "$name: image holds vfio_iommu_type1.ko" image_has "$name" '/vfio_iommu_type1\.ko(\.[gx]z|\.zst)?$'
 	check "$name: init-top ORDER runs early-vfio before udev" image_runs_before "$name" early-vfio udev
 	check "$name: the config in the image is the one written" image_conf_is "$name" "$conf"
+	# What a user runs to verify an image without rebooting (host-built binary, guest's config).
+	check "$name: early-vfio check --initramfs says the image is ready" \
+		image_ready "$VM_TREE/etc/early-vfio.conf" "$name"
 }
 
 # Scenarios 1 and 5 share this image.
