@@ -86,6 +86,10 @@ check-integration: early-vfio-asan tests/fakesys/fakekernel.so
 check-vm: early-vfio
 	tests/vm/run.sh
 
+# no prerequisite: demo.sh installs the packages first, then builds
+demo:
+	scripts/demo.sh
+
 deps:
 	scripts/install-deps.sh
 
