@@ -26,7 +26,7 @@ SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 LIB_SRC   := src/log.c src/selector.c src/config.c src/sysfs.c src/pci.c \
              src/modules.c src/safety.c src/protect.c src/bind.c src/output.c \
-             src/initramfs.c
+             src/initramfs.c src/commands.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 

@@ -14,7 +14,8 @@
  *   bind.c      the bind / release sequences for one device
  *   output.c    status (lspci -knn style, JSON) and check reports
  *   initramfs.c check --initramfs: is a built image ready
- *   main.c      options, commands, exit codes
+ *   commands.c  bind, status, check, protected, release
+ *   main.c      options, usage, exit codes
  *
  * Internal functions return 0 (or a positive count) on success and -errno
  * on failure, as libkmod does.
@@ -32,6 +33,26 @@
 
 #ifndef EVFIO_VERSION
 #define EVFIO_VERSION "0.1.0"
+/* ---- commands.c ----------------------------------------------------- */
+
+struct evfio_opts {
+	const char *config;
+	const char *sysroot;
+	const char *skip;
+	const char *initramfs;
+	int level;
+	bool dry_run, json, all, offline;
+	unsigned int timeout;
+};
+
+/* Each returns an EVFIO_EXIT_* code. */
+int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
+		      int nargs);
+
 #endif
 
 #define EVFIO_DEFAULT_CONFIG "/etc/early-vfio.conf"
@@ -306,5 +327,25 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 			     const struct evfio_devlist *l, bool all);
 void evfio_dev_label(const struct evfio_dev *d, char *buf, size_t size);
+
+/* ---- commands.c ----------------------------------------------------- */
+
+struct evfio_opts {
+	const char *config;
+	const char *sysroot;
+	const char *skip;
+	const char *initramfs;
+	int level;
+	bool dry_run, json, all, offline;
+	unsigned int timeout;
+};
+
+/* Each returns an EVFIO_EXIT_* code. */
+int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
+		      int nargs);
 
 #endif

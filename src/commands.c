@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+/* The commands: each wires config, scan, safety review and the bind,
+ * release or output modules together, and turns the result into an exit
+ * code.  Options are parsed by main.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "early-vfio.h"
+
+/* Config: 0 loaded, 1 missing, or an exit code. */
+static int load_config(struct evfio_ctx *c, const struct evfio_opts *o)
+{
+	int r = evfio_config_load(&c->cfg, o->config, &c->log);
+
+	if (r == -ENOENT)
+		return 1;
+	if (r == -EINVAL || r == -EPERM) {
+		ev_err(&c->log, "%s: invalid configuration: nothing will be bound",
+		       o->config);
+		return EVFIO_EXIT_CONFIG;
+	}
+	if (r < 0) {
+		ev_err(&c->log, "%s: %s", o->config, strerror(-r));
+		return EVFIO_EXIT_CONFIG;
+	}
+	if (o->skip)
+		evfio_config_skip(&c->cfg, o->skip);
+	return 0;
+}
+
+static void defaults_without_config(struct evfio_ctx *c, const char *path)
+{
+	evfio_config_free(&c->cfg);
+	memset(&c->cfg, 0, sizeof(c->cfg));
+	c->cfg.path = path;
+	c->cfg.log = &c->log;
+	snprintf(c->cfg.driver, sizeof(c->cfg.driver), "%s", EVFIO_DEFAULT_DRIVER);
+	c->cfg.unbind = true;
+}
+
+static int scan(struct evfio_ctx *c, bool names, struct evfio_devlist *l)
+{
+	int r = evfio_pci_scan(&c->fs, &c->log, names, l);
+
+	if (r < 0) {
+		ev_err(&c->log, "cannot scan PCI devices under %s: %s", c->fs.root,
+		       strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		l->devs[i].section = evfio_config_match(&c->cfg, &l->devs[i].id);
+	return 0;
+}
+
+/* The devices that hold the system: those recorded in the image when it
+ * was built (at boot nothing is mounted yet), and those mounted now. */
+static void load_protections(struct evfio_ctx *c)
+{
+	int r = evfio_protect_load(&c->fs, EVFIO_PROTECTED_FILE, &c->prot);
+
+	if (r < 0 && r != -ENOENT)
+		ev_warn(&c->log, "/%s: %s", EVFIO_PROTECTED_FILE, strerror(-r));
+	r = evfio_protect_scan(&c->fs, &c->log, &c->prot);
+	if (r < 0)
+		ev_dbg(&c->log, "cannot read mounts: %s", strerror(-r));
+}
+
+/* "early-vfio=off" and "early-vfio.skip=a,b" on the kernel command line. */
+static bool cmdline_says_off(struct evfio_ctx *c, struct evfio_opts *o)
+{
+	static char skip[1024];
+	char buf[4096];
+	char *p, *tok;
+
+	if (evfio_sysfs_read(&c->fs, "proc/cmdline", buf, sizeof(buf)) < 0)
+		return false;
+	for (p = buf; (tok = strtok(p, " \t")); p = NULL) {
+		if (!strcmp(tok, "early-vfio=off") || !strcmp(tok, "early-vfio=0") ||
+		    !strcmp(tok, "early-vfio=no") || !strcmp(tok, "early-vfio=false"))
+			return true;
+		if (!strncmp(tok, "early-vfio.skip=", 16) && !o->skip) {
+			snprintf(skip, sizeof(skip), "%s", tok + 16);
+			o->skip = skip;
+		}
+	}
+	return false;
+}
+
+int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
+{
+	struct evfio_devlist l;
+	size_t n_sel = 0, n_ok = 0, n_already = 0, n_fail = 0, n_todo = 0;
+	int r;
+
+	if (cmdline_says_off(c, o)) {
+		ev_info(&c->log, "disabled on the kernel command line (early-vfio=off)");
+		return EVFIO_EXIT_OK;
+	}
+	r = load_config(c, o);
+	if (r == 1) {
+		ev_info(&c->log, "%s: not found, nothing to do", o->config);
+		return EVFIO_EXIT_OK;
+	}
+	if (r)
+		return r;
+	if (o->skip)
+		ev_info(&c->log, "skipping sections: %s", o->skip);
+	if (scan(c, false, &l) < 0)
+		return EVFIO_EXIT_FAILURE;
+	load_protections(c);
+	evfio_safety_review(c, &l);
+
+	for (size_t i = 0; i < l.n; i++) {
+		struct evfio_dev *d = &l.devs[i];
+
+		if (!d->section)
+			continue;
+		n_sel++;
+		if ((strcmp(d->driver, c->cfg.driver) ||
+		     strcmp(d->override, c->cfg.driver)) &&
+		    !evfio_safety_refusal(d))
+			n_todo++;
+	}
+	if (n_sel == 0) {
+		ev_info(&c->log, "no PCI device matches %s", o->config);
+		evfio_devlist_free(&l);
+		return EVFIO_EXIT_OK;
+	}
+	if (n_todo && evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver,
+						 c->dry_run) < 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			char label[64];
+
+			if (!l.devs[i].section)
+				continue;
+			if (evfio_safety_refusal(&l.devs[i])) {
+				evfio_bind_device(c, &l.devs[i]);
+				continue;
+			}
+			evfio_dev_label(&l.devs[i], label, sizeof(label));
+			ev_err(&c->log, "%s: not bound (%s): driver %s is not "
+			       "available; the device was not touched", label,
+			       l.devs[i].section->name, c->cfg.driver);
+		}
+		evfio_devlist_free(&l);
+		return EVFIO_EXIT_FAILURE;
+	}
+
+	for (size_t i = 0; i < l.n; i++) {
+		if (!l.devs[i].section)
+			continue;
+		switch (evfio_bind_device(c, &l.devs[i])) {
+		case EVFIO_BOUND:
+		case EVFIO_PLANNED:
+			n_ok++;
+			break;
+		case EVFIO_ALREADY:
+			n_already++;
+			break;
+		default:
+			n_fail++;
+		}
+	}
+	evfio_devlist_free(&l);
+	if (n_already == n_sel && n_sel == 1)
+		ev_info(&c->log, "nothing to do: the selected device is on %s",
+			c->cfg.driver);
+	else if (n_already == n_sel)
+		ev_info(&c->log, "nothing to do: all %zu selected devices are on %s",
+			n_sel, c->cfg.driver);
+	else
+		ev_info(&c->log, "%zu selected: %zu %s, %zu already on %s, %zu "
+			"%s", n_sel, n_ok, c->dry_run ? "would be bound" : "bound",
+			n_already, c->cfg.driver, n_fail,
+			c->dry_run ? "would fail" : "failed");
+	return n_fail ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
+}
+
+int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
+{
+	struct evfio_devlist l;
+	int r;
+
+	r = load_config(c, o);
+	if (r == 1)
+		defaults_without_config(c, o->config);
+	else if (r)
+		return r;
+	if (scan(c, true, &l) < 0)
+		return EVFIO_EXIT_FAILURE;
+	load_protections(c);
+	evfio_safety_review(c, &l);
+	if (o->json)
+		evfio_print_status_json(stdout, c, &l, o->all);
+	else
+		evfio_print_status(stdout, c, &l, o->all);
+	evfio_devlist_free(&l);
+	return EVFIO_EXIT_OK;
+}
+
+int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
+{
+	struct evfio_devlist l;
+	int r, warnings = 0, errors;
+
+	if (o->initramfs)
+		return evfio_initramfs_check(o->initramfs, o->config, &c->log) ?
+			       EVFIO_EXIT_FAILURE : EVFIO_EXIT_OK;
+	r = load_config(c, o);
+	if (r == 1) {
+		ev_err(&c->log, "%s: not found (see early-vfio.conf(5))", o->config);
+		return EVFIO_EXIT_CONFIG;
+	}
+	if (r)
+		return r;
+	printf("%s: valid, %zu section%s, target driver %s\n", o->config,
+	       c->cfg.n_sections, c->cfg.n_sections == 1 ? "" : "s",
+	       c->cfg.driver);
+	if (o->offline)
+		return EVFIO_EXIT_OK;
+	if (scan(c, true, &l) < 0)
+		return EVFIO_EXIT_FAILURE;
+	load_protections(c);
+	errors = evfio_safety_review(c, &l);
+	if (!evfio_iommu_present(&c->fs)) {
+		ev_warn(&c->log, "no IOMMU groups in /sys/kernel/iommu_groups: the "
+			"IOMMU is off or absent; on Intel add intel_iommu=on to the "
+			"kernel command line (AMD-Vi is on by default), then check "
+			"with: dmesg | grep -e DMAR -e IOMMU");
+		warnings++;
+	}
+	for (size_t s = 0; s < c->cfg.n_sections; s++) {
+		const struct evfio_section *sec = &c->cfg.sections[s];
+		size_t found = 0;
+
+		printf("[%s]%s\n", sec->name, sec->skipped ? " (skipped)" : "");
+		for (size_t i = 0; i < l.n; i++) {
+			const struct evfio_dev *d = &l.devs[i];
+			const char *why;
+
+			if (d->section != sec)
+				continue;
+			found++;
+			printf("  %s %s [%04x]: %s [%04x:%04x] driver %s\n", d->bdf,
+			       d->class_name, d->id.class >> 8, d->dev_name,
+			       d->id.vendor, d->id.device,
+			       d->driver[0] ? d->driver : "(none)");
+			why = evfio_safety_refusal(d);
+			if (why && evfio_protect_why(&c->prot, d->bdf) &&
+			    !sec->allow_system)
+				ev_err(&c->log, "%s: [%s] selects %s, but %s",
+				       o->config, sec->name, d->bdf, why);
+			else if (why) {
+				ev_warn(&c->log, "%s: will not be bound: %s", d->bdf,
+					why);
+				warnings++;
+			}
+		}
+		if (!found && !sec->skipped) {
+			ev_warn(&c->log, "%s:%d: section [%s] selects no device on "
+				"this machine", o->config, sec->line, sec->name);
+			warnings++;
+		}
+	}
+	evfio_devlist_free(&l);
+	if (warnings)
+		printf("%d warning%s\n", warnings, warnings == 1 ? "" : "s");
+	if (errors) {
+		ev_err(&c->log, "%s: %d selected device%s hold%s the running "
+		       "system", o->config, errors, errors == 1 ? "" : "s",
+		       errors == 1 ? "s" : "");
+		return EVFIO_EXIT_CONFIG;
+	}
+	return EVFIO_EXIT_OK;
+}
+
+int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o)
+{
+	int r = evfio_protect_scan(&c->fs, &c->log, &c->prot);
+
+	(void)o;
+	if (r < 0) {
+		ev_err(&c->log, "cannot read the mounts: %s", strerror(-r));
+		return EVFIO_EXIT_FAILURE;
+	}
+	evfio_protect_print(stdout, &c->prot);
+	return EVFIO_EXIT_OK;
+}
+
+int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
+		       int nargs)
+{
+	struct evfio_devlist l;
+	struct evfio_addr *addrs = NULL;
+	size_t n_fail = 0, n_done = 0;
+	int r;
+
+	if (nargs) {
+		addrs = calloc((size_t)nargs, sizeof(*addrs));
+		if (!addrs)
+			return EVFIO_EXIT_FAILURE;
+	}
+	for (int i = 0; i < nargs; i++) {
+		const char *msg = evfio_addr_parse(args[i], &addrs[i]);
+
+		if (msg) {
+			ev_err(&c->log, "invalid address '%s': %s", args[i], msg);
+			free(addrs);
+			return EVFIO_EXIT_FAILURE;
+		}
+	}
+	/* releasing must work even when the config is broken: it only needs
+	 * the target driver, which is then the default */
+	r = load_config(c, o);
+	if (r == 1 || (r && nargs)) {
+		defaults_without_config(c, o->config);
+	} else if (r) {
+		free(addrs);
+		return r;
+	}
+	if (scan(c, false, &l) < 0) {
+		free(addrs);
+		return EVFIO_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct evfio_dev *d = &l.devs[i];
+		bool want = false;
+
+		if (!nargs) {
+			want = !strcmp(d->override, c->cfg.driver);
+		} else {
+			for (int k = 0; k < nargs && !want; k++)
+				want = evfio_addr_match(&addrs[k], &d->id);
+		}
+		if (!want)
+			continue;
+		n_done++;
+		if (evfio_release_device(c, d) < 0)
+			n_fail++;
+	}
+	free(addrs);
+	evfio_devlist_free(&l);
+	if (!n_done)
+		ev_info(&c->log, "no device to release");
+	if (!n_fail)
+		return EVFIO_EXIT_OK;
+	return n_fail == n_done ? EVFIO_EXIT_FAILURE : EVFIO_EXIT_PARTIAL;
+}
