@@ -62,6 +62,15 @@ DRIVERCTL=$(command -v driverctl || true)
 
 OUT=$CACHE/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
+# measure copies: a rebuild during the (long) run must not mix two versions in one table
+cp "$BIN" "$OUT/early-vfio"
+BIN=$OUT/early-vfio
+if [ -n "$STATIC" ]; then
+	cp "$STATIC" "$OUT/early-vfio-static"
+	STATIC=$OUT/early-vfio-static
+fi
+git -C "$TOP" log -1 --format='commit %h %s' >"$OUT/version" 2>/dev/null
+"$BIN" --version >>"$OUT/version" 2>&1
 RES=$OUT/results.tsv
 printf 'n\ttool\twall_ms\tinstr\tinstr_how\trss_kib\tnote\n' >"$RES"
 echo "run.sh: results in $OUT" >&2
@@ -258,4 +267,7 @@ EOF
 	fi
 done
 
-"$HERE/report.py" "$RES" "$BIN" | tee "$OUT/report.txt"
+{
+	"$HERE/report.py" "$RES" "$BIN"
+	echo "measured: $(tr '\n' ';' <"$OUT/version" | sed 's/;$//'); $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+} | tee "$OUT/report.txt"
