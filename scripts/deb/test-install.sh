@@ -2,9 +2,11 @@
 # Install, then purge, an early-vfio .deb in a throwaway copy of the VM
 # rootfs (scripts/vm-rootfs.sh) and check what Debian users get:
 #   dpkg -i     the update-initramfs trigger rebuilds the image, which now
-#               holds usr/sbin/early-vfio (statically linked when the
-#               package's binary is), its config and the init-top script;
-#               the shipped config is valid and selects nothing
+#               holds the init-top script; the shipped config is valid and
+#               selects nothing, so the hook leaves the binary out
+#   a config    with a device section in /etc/early-vfio.conf,
+#               update-initramfs -u puts usr/sbin/early-vfio (statically
+#               linked when the package's binary is) and the config in
 #   dpkg --purge  the trigger rebuilds the image without any early-vfio
 #               file, and /etc/early-vfio.conf is gone
 # The cached rootfs itself is never modified: the chroot is an overlay on
@@ -12,6 +14,11 @@
 #
 # Usage: scripts/deb/test-install.sh DEB [ROOTFS]
 #   ROOTFS defaults to the output of scripts/vm-rootfs.sh (built if needed).
+# Environment (tests/vm/run.sh boots the images this saves):
+#   EVFIO_DEB_CONF=FILE  the config written after the install checks (default: one section
+#                        by address; the chroot's hook only checks its syntax)
+#   EVFIO_DEB_SAVE=DIR   copy the images to DIR: configured.initrd (with that config) and
+#                        purged.initrd (after dpkg --purge)
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -eu
 
@@ -68,6 +75,9 @@ dpkg_run() { # LOG ARGS...: dpkg in the chroot, its output shown on failure
 	log=$1; shift
 	in_root dpkg "$@" >"$log" 2>&1 || { cat "$log"; return 1; }
 }
+uinit_run() { # LOG: update-initramfs -u in the chroot, its output shown on failure
+	in_root update-initramfs -u >"$1" 2>&1 || { cat "$1"; return 1; }
+}
 
 kver=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)
 img=/boot/initrd.img-$kver
@@ -77,20 +87,33 @@ before=$(md5sum <"$root$img")
 cp "$deb" "$root/tmp/early-vfio.deb"
 t "dpkg -i" dpkg_run "$work/install.log" -i /tmp/early-vfio.deb
 t "install: the update-initramfs trigger rebuilt $img" img_changed "$before"
-for f in usr/sbin/early-vfio etc/early-vfio.conf scripts/init-top/early-vfio; do
-	t "the image holds $f" img_holds "$f"
-done
-if file "$root/usr/sbin/early-vfio" | grep -q 'statically linked'; then
-	t "the image's early-vfio is the static binary" img_bin_static
-fi
+t "the image holds scripts/init-top/early-vfio" img_holds scripts/init-top/early-vfio
 t "the shipped /etc/early-vfio.conf is valid" in_root early-vfio check --offline
 t "the shipped /etc/early-vfio.conf is fully commented out" conf_all_comments
+# The shipped config asks for nothing: the hook adds neither binary nor config.
+t "with the shipped config the image holds no usr/sbin/early-vfio" eval '! img_holds usr/sbin/early-vfio'
+
+# What a user does next: a device section, then update-initramfs -u.
+if [ -n "${EVFIO_DEB_CONF:-}" ]; then
+	install -m 0644 "$EVFIO_DEB_CONF" "$root/etc/early-vfio.conf"
+else
+	printf '[test]\naddress = 00:03.0\n' >"$root/etc/early-vfio.conf"
+fi
+t "with a config: update-initramfs -u" uinit_run "$work/config.log"
+for f in usr/sbin/early-vfio etc/early-vfio.conf; do
+	t "with a config: the image holds $f" img_holds "$f"
+done
+if file "$root/usr/sbin/early-vfio" | grep -q 'statically linked'; then
+	t "with a config: the image's early-vfio is the static binary" img_bin_static
+fi
+if [ -n "${EVFIO_DEB_SAVE:-}" ]; then cp "$root$img" "$EVFIO_DEB_SAVE/configured.initrd"; fi
 
 after_install=$(md5sum <"$root$img")
 t "dpkg --purge" dpkg_run "$work/purge.log" --purge early-vfio
 t "purge: the update-initramfs trigger rebuilt $img" img_changed "$after_install"
 t "purge: no early-vfio file left in the image" eval '! img_mentions_evfio'
 t "purge removed /etc/early-vfio.conf" test ! -e "$root/etc/early-vfio.conf"
+if [ -n "${EVFIO_DEB_SAVE:-}" ]; then cp "$root$img" "$EVFIO_DEB_SAVE/purged.initrd"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
