@@ -50,6 +50,8 @@ for b in /sys/block/*; do
 	id=$(cat "$b/device/serial" 2>/dev/null || cat "$b/device/model" 2>/dev/null || echo -)
 	echo "${b##*/} $(cat "$b/size") $(echo "$id" | tr -d ' ') $(readlink -f "$b")"
 done
+# Scenario-specific init scripts (guest-protected-root.sh) leave their own "## ..." sections here.
+[ -r /run/evfio-extra ] && cat /run/evfio-extra
 section dmesg
 dmesg 2>&1
 echo "==EVFIO-END=="

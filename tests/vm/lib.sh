@@ -116,7 +116,7 @@ vm_setup()
 	cp -a --reflink=auto "$rootfs" "$VM_TREE"
 	rm -f "$VM_TREE/.evfio-rootfs-ready"
 	vm_install_project "$VM_TREE"
-	install -m 0755 "$EVFIO_TOP/tests/vm/guest-check.sh" "$VM_TREE/sbin/evfio-guest-check"
+	vm_install_guest_scripts "$VM_TREE"
 	rm -f "$VM_TREE/etc/early-vfio.conf"	# every build sets (or removes) its own config
 	VM_KVER=$(vm_kver "$VM_TREE")
 	if [ -z "$VM_KVER" ] || [ ! -f "$VM_TREE/boot/vmlinuz-$VM_KVER" ]; then
@@ -130,6 +130,22 @@ vm_setup()
 	truncate -s 48M "$VM_WORK/nvme-a.img"
 	truncate -s 64M "$VM_WORK/nvme-b.img"
 	vm_log "guest prepared in $(($(vm_now) - t0)) s (kernel $VM_KVER)"
+}
+
+# vm_install_guest_scripts TREE   the guest inits (tests/vm/guest-NAME.sh as /sbin/evfio-guest-NAME;
+# evfio-guest-check is the default init) and the scenario configs (/usr/share/evfio-test/) for
+# guests that build their own image.
+vm_install_guest_scripts()
+{
+	local tree=$1 f n
+	for f in "$EVFIO_TOP"/tests/vm/guest-*.sh; do
+		n=${f##*/}
+		install -m 0755 "$f" "$tree/sbin/evfio-${n%.sh}" || vm_die "installing $f into $tree failed"
+	done
+	if ! install -d "$tree/usr/share/evfio-test" ||
+		! install -m 0644 "$EVFIO_TOP"/tests/vm/scenarios/*.conf "$tree/usr/share/evfio-test/"; then
+		vm_die "installing the scenario configs into $tree failed"
+	fi
 }
 
 # make install into TREE, or EVFIO_VM_BINARY plus the hooks when set.
@@ -172,9 +188,12 @@ vm_update_initramfs()
 
 # vm_boot NAME INITRD [APPEND...]   boot the guest; its report goes to $VM_WORK/NAME.out (empty
 # when the guest never got there), the raw serial log to $VM_WORK/NAME.serial. Returns QEMU's status.
+# The root disk is $VM_WORK/root.img with snapshot=on (writes are thrown away); set VM_BOOT_ROOT=FILE
+# and VM_BOOT_SNAPSHOT=off for a boot whose writes must stay on the disk.
 vm_boot()
 {
 	local name=$1 initrd=$2 rc=0 t0 w=$VM_WORK
+	local root=${VM_BOOT_ROOT:-$VM_WORK/root.img} snap=${VM_BOOT_SNAPSHOT:-on}
 	shift 2
 	t0=$(vm_now)
 	timeout --kill-after=10 "$EVFIO_VM_TIMEOUT" qemu-system-x86_64 \
@@ -183,7 +202,7 @@ vm_boot()
 		-kernel "$VM_TREE/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
 		-append "root=UUID=$VM_ROOT_UUID ro console=ttyS0 intel_iommu=on panic=-1 log_buf_len=8M init=/sbin/evfio-guest-check $*" \
 		-no-reboot -display none -vga none -nic none -monitor none -serial "file:$w/$name.serial" \
-		-drive "if=none,id=root,file=$w/root.img,format=raw,snapshot=on" \
+		-drive "if=none,id=root,file=$root,format=raw,snapshot=$snap" \
 		-device ide-hd,drive=root,bus=ide.0 \
 		-device ich9-ahci,bus=pcie.0,addr=03.0,id=ahci2 \
 		-drive "if=none,id=d-ahci2,file=$w/ahci2.img,format=raw" -device ide-hd,drive=d-ahci2,bus=ahci2.0 \

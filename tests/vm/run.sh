@@ -18,6 +18,10 @@
 #   5 off         the by-address image booted with early-vfio=off: nothing bound, "disabled" logged
 #   5b skip       the by-address image with early-vfio.skip=nvme-a early-vfio.debug: only 00:03.0 bound
 #   6 preloaded   ahci/nvme loaded before early-vfio (as if built in): unbound, then bound to vfio-pci
+#   7 protected   in the booted guest (not a chroot), update-initramfs -u with 03.0 + 04.0 succeeds and
+#                 records 00:1f.2 as protected; with [oops] address = 00:1f.2 (the root disk's
+#                 controller) it fails and leaves the image alone; the same disk boots that image
+#                 (guest-protected-root.sh; this boot runs in the background while the host works)
 # Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
 # the hook prints its Proxmox hint when proxmox-boot-tool is installed.
 # Assertion helpers are only called through check(), which shellcheck cannot follow.
@@ -39,7 +43,13 @@ check() {
 	shift
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
+prot_pid=
 finish() {
+	# A setup error while scenario 7's guest still runs: stop it (its timeout, then QEMU).
+	if [ -n "$prot_pid" ] && kill -0 "$prot_pid" 2>/dev/null; then
+		pkill -TERM -P "$prot_pid" 2>/dev/null
+		wait "$prot_pid" 2>/dev/null
+	fi
 	printf '%d passed, %d failed\n' "$passed" "$failed"
 	[ "$failed" = 0 ]
 	exit
@@ -58,6 +68,25 @@ t_start=$(vm_now)
 vm_workdir_new
 vm_setup
 W=$VM_WORK
+
+# Scenario 7 boots first and in the background: update-initramfs inside a TCG guest takes minutes,
+# mostly one busy vCPU, so it overlaps with the image builds in the chroot (the guest builds with
+# MODULES=dep + nvme; EVFIO_VM_MODULES_MOST=1 keeps MODULES=most, >10 min). Its root disk is a copy
+# of root.img that keeps the guest's writes (the image it builds, the config it restores), from
+# the image debootstrap built (no early-vfio yet).
+prot_disk=$W/protected.img
+cp --sparse=always "$W/root.img" "$prot_disk"
+cp "$VM_TREE/boot/initrd.img-$VM_KVER" "$W/pristine.initrd"
+t_prot=$(vm_now)
+prot_append=
+prot_timeout=900	# about 2 min unloaded
+if [ "${EVFIO_VM_MODULES_MOST:-0}" != 0 ]; then
+	prot_append=evfio.modules=most
+	prot_timeout=3000
+fi
+VM_BOOT_ROOT=$prot_disk VM_BOOT_SNAPSHOT=off EVFIO_VM_TIMEOUT=${EVFIO_VM_PROTECTED_TIMEOUT:-$prot_timeout} \
+	vm_boot protected "$W/pristine.initrd" init=/sbin/evfio-guest-protected-root $prot_append &
+prot_pid=$!
 
 # --- image checks --------------------------------------------------------------------------------
 
@@ -89,6 +118,17 @@ image_conf_is() {
 	image_unpack "$1" || return 1
 	c=$(find "$W/$1.unpacked" -path '*/etc/early-vfio.conf' | head -n 1)
 	[ -n "$c" ] && cmp -s "$c" "$2"
+}
+
+# image_file NAME PATH   the file PATH (e.g. usr/sbin/early-vfio) of the unpacked image, or nothing
+image_file() { image_unpack "$1" && find "$W/$1.unpacked" -path "*/$2" | head -n 1; }
+
+# image_protects NAME ADDR   the image's etc/early-vfio.protected ("BDF<TAB>why" lines) lists ADDR
+image_protects() {
+	local p
+	p=$(image_file "$1" etc/early-vfio.protected)
+	vm_verbose && [ -n "$p" ] && cat "$p" >&2
+	[ -n "$p" ] && grep -q "^$2[[:space:]]" "$p"
 }
 
 evfio=${EVFIO_VM_BINARY:-$EVFIO_TOP/early-vfio}
@@ -252,6 +292,58 @@ boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
 boot_and_check preloaded "$W/preloaded.initrd" "" "vfio-pci vfio-pci nvme" host
 check "preloaded: the test preload loaded ahci and nvme before early-vfio ran" \
 	eval "vm_section '$W/preloaded.out' dmesg | grep -q 'evfio-test: ahci and nvme loaded'"
+
+# Scenario 7: what the guest reported about its own update-initramfs runs.
+t_wait=$(vm_now)
+wait "$prot_pid"
+prot_pid=
+vm_log "protected-root guest: $(($(vm_now) - t_prot)) s in all, waited $(($(vm_now) - t_wait)) s for it"
+po=$W/protected.out
+# pfield SECTION KEY   the value of "KEY value" in a protected-* section of the guest report
+pfield() { vm_section "$po" "$1" | awk -v k="$2" '$1 == k { print $2; exit }'; }
+for sct in good oops; do
+	vm_section "$po" "protected-$sct" | sed -n 's/^| //p' >"$W/protected-$sct.uinit.log"
+done
+if vm_reached_userspace "$po"; then
+	pass "protected: guest reached userspace and reported its update-initramfs runs"
+else
+	fail "protected: guest reached userspace (serial log: $W/protected.serial)"
+	sed 's/\r//g' "$W/protected.serial" 2>/dev/null | tail -n 25 | sed 's/^/    | /'
+fi
+check "protected: / remounted read-write in the booted guest" \
+	eval "vm_section '$po' protected-setup | grep -qx 'remount-rw ok'"
+rc=$(pfield protected-good status)
+check "protected: in the guest, update-initramfs -u with 03.0 + 04.0 succeeds (status ${rc:-none}, $(pfield protected-good seconds) s)" \
+	test "$rc" = 0
+rc=$(pfield protected-oops status)
+check "protected: in the guest, update-initramfs -u with [oops] address = 00:1f.2 fails (status ${rc:-none}, $(pfield protected-oops seconds) s)" \
+	eval "[ -n '$rc' ] && [ '$rc' != 0 ]"
+check "protected: the refusal names 0000:00:1f.2" grep -qF '0000:00:1f.2' "$W/protected-oops.uinit.log"
+check "protected: the refusal names the mount / (root)" grep -qF '/ (root)' "$W/protected-oops.uinit.log"
+check "protected: the refusal names the section [oops]" grep -qF '[oops]' "$W/protected-oops.uinit.log"
+good_sum=$(pfield protected-good sha256)
+check "protected: the refused update left the image unchanged (sha256 before = after)" \
+	eval "[ -n '$good_sum' ] && [ '$(pfield protected-oops sha256-before)' = '$good_sum' ] &&
+		[ '$(pfield protected-oops sha256)' = '$good_sum' ]"
+check "protected: the guest put the good config back and remounted / read-only" \
+	eval "vm_section '$po' protected-after | grep -qx 'conf-restored yes' &&
+		vm_section '$po' protected-after | grep -qx 'remount-ro ok'"
+# Read the image back from the disk: e2fsck first (replays the journal should the guest not have
+# flushed it), then debugfs, so no loop device is needed.
+e2fsck -fp "$prot_disk" >"$W/protected.e2fsck.log" 2>&1
+e2rc=$?
+check "protected: the guest's root filesystem is clean (e2fsck status $e2rc)" test "$e2rc" -le 1
+debugfs -R "dump /boot/initrd.img-$VM_KVER $W/protected-next.initrd" "$prot_disk" >/dev/null 2>&1
+check "protected: the image on the disk is the one the guest built (sha256)" \
+	eval "[ -s '$W/protected-next.initrd' ] && [ \"\$(sha256sum <'$W/protected-next.initrd' | cut -d' ' -f1)\" = '$good_sum' ]"
+if [ -s "$W/protected-next.initrd" ]; then
+	image_list protected-next
+	check "protected: the guest-built image holds usr/sbin/early-vfio" image_has protected-next '^usr/sbin/early-vfio$'
+	check "protected: the guest-built image's etc/early-vfio.protected lists 0000:00:1f.2" \
+		image_protects protected-next "$VM_BOOT_ADDR"
+	# "The host still boots": the same disk, with the image the refused update left in place.
+	VM_BOOT_ROOT=$prot_disk boot_and_check protected-next "$W/protected-next.initrd" "" "vfio-pci vfio-pci nvme"
+fi
 
 t_end=$(vm_now)
 vm_log "timings: setup+images $((t_images - t_start)) s, boots $((t_end - t_images)) s, total $((t_end - t_start)) s"
