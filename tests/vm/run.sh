@@ -22,6 +22,9 @@
 #                 records 00:1f.2 as protected; with [oops] address = 00:1f.2 (the root disk's
 #                 controller) it fails and leaves the image alone; the same disk boots that image
 #                 (guest-protected-root.sh; this boot runs in the background while the host works)
+#   8 deb         the package from scripts/mkdeb.sh (make deb) installed with dpkg -i in a copy of the
+#                 rootfs (scripts/deb/test-install.sh), 03.0 + 04.0 by address, static binary in the
+#                 image; after dpkg --purge the image has no early-vfio file and binds nothing
 # Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
 # the hook prints its Proxmox hint when proxmox-boot-tool is installed.
 # Assertion helpers are only called through check(), which shellcheck cannot follow.
@@ -123,6 +126,13 @@ image_conf_is() {
 # image_file NAME PATH   the file PATH (e.g. usr/sbin/early-vfio) of the unpacked image, or nothing
 image_file() { image_unpack "$1" && find "$W/$1.unpacked" -path "*/$2" | head -n 1; }
 
+# image_bin_static NAME   file(1) says the image's early-vfio is statically linked
+image_bin_static() {
+	local b
+	b=$(image_file "$1" usr/sbin/early-vfio)
+	[ -n "$b" ] && file -L "$b" | grep -q 'statically linked'
+}
+
 # image_protects NAME ADDR   the image's etc/early-vfio.protected ("BDF<TAB>why" lines) lists ADDR
 image_protects() {
 	local p
@@ -210,6 +220,50 @@ if build_image preloaded "$scen/by-address.conf"; then
 		image_runs_before preloaded 0-evfio-test-preload early-vfio
 fi
 rm -f "$preload"
+
+# Scenario 8: the Debian package. scripts/deb/test-install.sh installs it with dpkg -i into an
+# overlay of the cached rootfs (the update-initramfs trigger), writes the by-address config,
+# rebuilds, purges, and saves both images; its ok:/FAIL: lines become assertions here.
+deb_images=$W/deb-images
+mkdir -p "$deb_images"
+deb=${EVFIO_VM_DEB:-}
+if [ -z "$deb" ]; then
+	# What `make deb` runs, without lintian (make check-lint's business), into the work directory.
+	if OUTDIR=$W/deb vm_run_logged "$W/mkdeb.log" "$EVFIO_TOP/scripts/mkdeb.sh"; then
+		deb=$(tail -n 1 "$W/mkdeb.log")
+	else
+		fail "deb: scripts/mkdeb.sh builds the package (log: $W/mkdeb.log)"
+	fi
+fi
+if [ -n "$deb" ]; then
+	t0=$(vm_now)
+	EVFIO_DEB_CONF=$scen/by-address.conf EVFIO_DEB_SAVE=$deb_images TMPDIR=$W \
+		vm_run_logged "$W/deb-test.log" "$EVFIO_TOP/scripts/deb/test-install.sh" "$deb" \
+		"$("$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE")"
+	deb_rc=$?
+	vm_log "deb install/purge test: status $deb_rc in $(($(vm_now) - t0)) s"
+	while IFS= read -r l; do
+		case $l in
+		"ok: "*) pass "deb: ${l#ok: }" ;;
+		"FAIL: "*) fail "deb: ${l#FAIL: }" ;;
+		esac
+	done <"$W/deb-test.log"
+	check "deb: scripts/deb/test-install.sh ends with 0 failed (log: $W/deb-test.log)" \
+		eval "[ $deb_rc = 0 ] && grep -q ' passed, 0 failed$' '$W/deb-test.log'"
+	cp "$deb_images/configured.initrd" "$W/deb.initrd" 2>/dev/null
+	cp "$deb_images/purged.initrd" "$W/deb-purged.initrd" 2>/dev/null
+	if [ -f "$W/deb.initrd" ]; then
+		"$evfio" -c "$scen/by-address.conf" check --initramfs "$W/deb.initrd" >"$W/deb.check" 2>&1
+		check "deb: early-vfio check --initramfs says the image is ready" image_ready "$scen/by-address.conf" deb
+		check "deb: early-vfio check --initramfs reports the binary in the image as (static)" \
+			grep -qF 'binary /usr/sbin/early-vfio (static)' "$W/deb.check"
+		check "deb: file(1) says the image's usr/sbin/early-vfio is statically linked" image_bin_static deb
+	else
+		fail "deb: test-install.sh saved the configured image"
+	fi
+	# (test-install.sh has checked that the purged image holds no early-vfio file.)
+	[ -f "$W/deb-purged.initrd" ] || fail "deb: test-install.sh saved the image rebuilt after the purge"
+fi
 t_images=$(vm_now)
 
 # --- boots ---------------------------------------------------------------------------------------
@@ -292,6 +346,14 @@ boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
 boot_and_check preloaded "$W/preloaded.initrd" "" "vfio-pci vfio-pci nvme" host
 check "preloaded: the test preload loaded ahci and nvme before early-vfio ran" \
 	eval "vm_section '$W/preloaded.out' dmesg | grep -q 'evfio-test: ahci and nvme loaded'"
+
+# Scenario 8: the image built after dpkg -i and the config binds like scenario 1; after the purge
+# nothing is bound.
+if [ -n "$deb" ]; then
+	boot_and_check deb "$W/deb.initrd" "" "vfio-pci vfio-pci nvme"
+	boot_and_check deb-purged "$W/deb-purged.initrd" "" "ahci nvme nvme"
+	check "deb-purged: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/deb-purged.out')\" ]"
+fi
 
 # Scenario 7: what the guest reported about its own update-initramfs runs.
 t_wait=$(vm_now)
