@@ -25,6 +25,8 @@
 #   8 deb         the package from scripts/mkdeb.sh (make deb) installed with dpkg -i in a copy of the
 #                 rootfs (scripts/deb/test-install.sh), 03.0 + 04.0 by address, static binary in the
 #                 image; after dpkg --purge the image has no early-vfio file and binds nothing
+# Every boot's serial log (kernel timestamps) is copied to .cache/vm/logs/ for
+# tests/bench/vm-boot-cost.sh: noconf.serial is a boot without early-vfio, by-address.serial one with.
 # Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
 # the hook prints its Proxmox hint when proxmox-boot-tool is installed.
 # Assertion helpers are only called through check(), which shellcheck cannot follow.
@@ -90,6 +92,12 @@ fi
 VM_BOOT_ROOT=$prot_disk VM_BOOT_SNAPSHOT=off EVFIO_VM_TIMEOUT=${EVFIO_VM_PROTECTED_TIMEOUT:-$prot_timeout} \
 	vm_boot protected "$W/pristine.initrd" init=/sbin/evfio-guest-protected-root $prot_append &
 prot_pid=$!
+
+# Kernel log markers around init-top in every image built in the chroot below, for the init-top
+# figure of tests/bench/vm-boot-cost.sh (0-... runs first, zz-... after udev, last).
+itop=$VM_TREE/usr/share/initramfs-tools/scripts/init-top
+install -m 0755 "$scen/mark-init-top-begin" "$itop/0-evfio-mark-begin"
+install -m 0755 "$scen/mark-init-top-end" "$itop/zz-evfio-mark-end"
 
 # --- image checks --------------------------------------------------------------------------------
 
@@ -406,6 +414,18 @@ if [ -s "$W/protected-next.initrd" ]; then
 	# "The host still boots": the same disk, with the image the refused update left in place.
 	VM_BOOT_ROOT=$prot_disk boot_and_check protected-next "$W/protected-next.initrd" "" "vfio-pci vfio-pci nvme"
 fi
+
+# Serial logs of the latest run (kernel timestamps) for tests/bench/vm-boot-cost.sh.
+logs=$EVFIO_VM_CACHE/logs
+rm -rf --one-file-system "$logs.new"
+mkdir -p "$logs.new" && cp "$W"/*.serial "$logs.new/" 2>/dev/null
+rm -rf --one-file-system "$logs"
+mv "$logs.new" "$logs"
+check "logs: vm-boot-cost.sh reads noconf.serial (no early-vfio) and by-address.serial (early-vfio span), both with init-top" \
+	eval "'$EVFIO_TOP/tests/bench/vm-boot-cost.sh' '$logs/noconf.serial' '$logs/by-address.serial' >'$W/boot-cost.txt' 2>&1 &&
+		grep -q 'SUMMARY .*noconf.serial: early-vfio absent, .*init-top [0-9.]* ms' '$W/boot-cost.txt' &&
+		grep -q 'SUMMARY .*by-address.serial: early-vfio [0-9.]* ms.*init-top [0-9.]* ms' '$W/boot-cost.txt'"
+vm_verbose && cat "$W/boot-cost.txt" >&2
 
 t_end=$(vm_now)
 vm_log "timings: setup+images $((t_images - t_start)) s, boots $((t_end - t_images)) s, total $((t_end - t_start)) s"
