@@ -55,6 +55,8 @@ vm_check_tools()
 		[qemu-system-x86_64]=qemu-system-x86 [debootstrap]=debootstrap [mkfs.ext4]=e2fsprogs
 		[unmkinitramfs]=initramfs-tools [lsinitramfs]=initramfs-tools [unshare]=util-linux
 		[timeout]=coreutils [flock]=util-linux
+		# tests/vm/run.sh: scenario 7 reads the guest's disk, scenario 8 builds the .deb
+		[debugfs]=e2fsprogs [e2fsck]=e2fsprogs [file]=file [strip]=binutils [dpkg-deb]=dpkg
 	)
 	[ "$(id -u)" = 0 ] || { vm_log "the VM test needs root (debootstrap, chroot, unshare)"; return 1; }
 	for t in "${!pkg_of[@]}"; do
