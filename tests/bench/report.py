@@ -49,7 +49,7 @@ def main():
 
     print()
     print("early-vfio benchmark (tests/bench/run.sh); ratios against ev-bind-dry on the same tree")
-    hdr = f"{'N':>6}  {'tool':<12} {'wall ms':>10} {'ratio':>7} {'instructions':>16} {'ratio':>7} {'peak RSS KiB':>12}  note"
+    hdr = f"{'N':>6}  {'tool':<13} {'wall ms':>10} {'ratio':>7} {'instructions':>16} {'ratio':>7} {'peak RSS KiB':>12}  note"
     print(hdr)
     print("-" * len(hdr))
     for n in ns:
@@ -62,7 +62,7 @@ def main():
             w, i, m = num(r["wall_ms"]), num(r["instr"]), num(r["rss_kib"])
             mark = "~" if r["instr_how"] == "linear-fit" and i is not None else " "
             ws = "-" if w is None else f"{w:.1f}"
-            print(f"{n:>6}  {t:<12} {ws:>10} {fmt_ratio(w, rw):>7} {mark}{fmt_int(i):>15} "
+            print(f"{n:>6}  {t:<13} {ws:>10} {fmt_ratio(w, rw):>7} {mark}{fmt_int(i):>15} "
                   f"{fmt_ratio(i, ri):>7} {fmt_int(m):>12}  {r['note']}")
         print()
     print("~ = shell tool instructions above BENCH_SHELL_INSTR_MAX: linear fit of the measured Ns")
@@ -81,7 +81,7 @@ def main():
             for k, label in (("wall_ms", "wall"), ("instr", "instr"), ("rss_kib", "rss")):
                 x, y = num(a[k]), num(b[k])
                 parts.append(f"{label} x{y / x:.1f}" if x and y is not None else f"{label} -")
-            print(f"  {t:<12} " + ", ".join(parts))
+            print(f"  {t:<13} " + ", ".join(parts))
 
     # targets
     print()
