@@ -207,10 +207,10 @@ vm_boot()
 		-drive "if=none,id=root,file=$root,format=raw,snapshot=$snap" \
 		-device ide-hd,drive=root,bus=ide.0 \
 		-device ich9-ahci,bus=pcie.0,addr=03.0,id=ahci2 \
-		-drive "if=none,id=d-ahci2,file=$w/ahci2.img,format=raw" -device ide-hd,drive=d-ahci2,bus=ahci2.0 \
-		-drive "if=none,id=d-nvme-a,file=$w/nvme-a.img,format=raw" \
+		-drive "if=none,id=d-ahci2,file=$w/ahci2.img,format=raw,snapshot=on" -device ide-hd,drive=d-ahci2,bus=ahci2.0 \
+		-drive "if=none,id=d-nvme-a,file=$w/nvme-a.img,format=raw,snapshot=on" \
 		-device nvme,serial=EVFIO-A,addr=04.0,drive=d-nvme-a \
-		-drive "if=none,id=d-nvme-b,file=$w/nvme-b.img,format=raw" \
+		-drive "if=none,id=d-nvme-b,file=$w/nvme-b.img,format=raw,snapshot=on" \
 		-device nvme,serial=EVFIO-B,addr=05.0,drive=d-nvme-b \
 		</dev/null >"$w/$name.qemu.log" 2>&1 || rc=$?
 	# Strip CR and terminal escape sequences, keep what is between the guest's markers.
