@@ -14,7 +14,9 @@ cache=${1:-${EVFIO_VM_CACHE:-$top/.cache/vm}}
 suite=${EVFIO_VM_SUITE:-bookworm}
 variant=minbase
 # libpci3, libkmod2, libinih1: what the early-vfio binary links against (the hook runs it in the chroot).
-include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev,libpci3,libkmod2,libinih1
+# zstd: initramfs-tools' default COMPRESS=zstd (a Recommends, which debootstrap leaves out);
+# without it every image fell back to gzip, unlike a Debian 12 host.
+include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev,libpci3,libkmod2,libinih1,zstd
 format=1
 
 log() { printf 'vm-rootfs: %s\n' "$*" >&2; }
