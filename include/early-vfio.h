@@ -158,6 +158,7 @@ struct evfio_config {
 	char driver[EVFIO_NAME_MAX];
 	bool unbind;
 	enum evfio_group_policy group;
+	unsigned int need;	/* EVFIO_SCAN_* the selectors need */
 	struct evfio_section *sections;
 	size_t n_sections;
 	int n_errors;
@@ -220,6 +221,8 @@ struct evfio_dev {
 	int sriov_numvfs;			/* -1: not an SR-IOV PF */
 	bool garbled;				/* ids in sysfs unreadable */
 	bool via_group;				/* taken for iommu-group = whole */
+	bool group_only;			/* kept only as a group member */
+	bool detailed;				/* pass 2 done */
 	char refusal[256];			/* set by evfio_safety_review */
 	const struct evfio_section *section;	/* NULL: not selected */
 };
@@ -229,10 +232,27 @@ struct evfio_devlist {
 	size_t n;
 };
 
+/* What a command wants from a scan. */
+enum {
+	EVFIO_SCAN_SUBSYS = 1 << 0,	/* selectors use subsystem ids */
+	EVFIO_SCAN_PROGIF = 1 << 1,	/* selectors use 6-digit classes */
+};
+
+struct evfio_scan {
+	unsigned int need;	/* EVFIO_SCAN_* for the keep() decision */
+	bool names;		/* look up class and device names */
+	bool groups;		/* also keep the rest of kept devices' groups */
+	/* keep a device (ident and bdf filled)?  NULL keeps every device. */
+	bool (*keep)(const struct evfio_sysfs *fs, struct evfio_dev *d,
+		     void *data);
+	void *data;
+};
+
 /* Scan every PCI function under the root with libpci (linux-sysfs method
- * forced).  Returns 0 or -errno; on error nothing is returned. */
+ * forced); return the kept ones, sorted by address, fully filled.  Returns
+ * 0 or -errno; on error nothing is returned. */
 int evfio_pci_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
-		   bool names, struct evfio_devlist *out);
+		   const struct evfio_scan *how, struct evfio_devlist *out);
 void evfio_devlist_free(struct evfio_devlist *l);
 /* Re-read driver and driver_override of one device. */
 int evfio_dev_refresh(const struct evfio_sysfs *fs, struct evfio_dev *d);

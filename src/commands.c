@@ -39,9 +39,48 @@ static void defaults_without_config(struct evfio_ctx *c, const char *path)
 	c->cfg.unbind = true;
 }
 
-static int scan(struct evfio_ctx *c, bool names, struct evfio_devlist *l)
+/* Which devices a command keeps from the scan (see evfio_pci_scan). */
+enum keep_what { KEEP_SELECTED, KEEP_STATUS, KEEP_ALL, KEEP_RELEASE };
+
+struct keep {
+	struct evfio_ctx *c;
+	enum keep_what what;
+	const struct evfio_addr *addrs;
+	int nargs;
+};
+
+static bool keep_dev(const struct evfio_sysfs *fs, struct evfio_dev *d,
+		     void *data)
 {
-	int r = evfio_pci_scan(&c->fs, &c->log, names, l);
+	const struct keep *k = data;
+	const char *target = k->c->cfg.driver;
+
+	if (k->what == KEEP_RELEASE && k->nargs) {
+		for (int i = 0; i < k->nargs; i++)
+			if (evfio_addr_match(&k->addrs[i], &d->id))
+				return true;
+		return false;
+	}
+	if (k->what != KEEP_RELEASE && evfio_config_match(&k->c->cfg, &d->id))
+		return true;
+	if (k->what == KEEP_SELECTED || evfio_dev_refresh(fs, d) < 0)
+		return false;
+	if (k->what == KEEP_RELEASE)
+		return !strcmp(d->override, target);
+	return !strcmp(d->driver, target) || !strcmp(d->override, target);
+}
+
+static int scan(struct evfio_ctx *c, const struct keep *k, bool names,
+		struct evfio_devlist *l)
+{
+	struct evfio_scan how = {
+		.need = c->cfg.need,
+		.names = names,
+		.groups = k->what != KEEP_RELEASE,
+		.keep = k->what == KEEP_ALL ? NULL : keep_dev,
+		.data = (void *)k,
+	};
+	int r = evfio_pci_scan(&c->fs, &c->log, &how, l);
 
 	if (r < 0) {
 		ev_err(&c->log, "cannot scan PCI devices under %s: %s", c->fs.root,
@@ -49,7 +88,8 @@ static int scan(struct evfio_ctx *c, bool names, struct evfio_devlist *l)
 		return r;
 	}
 	for (size_t i = 0; i < l->n; i++)
-		l->devs[i].section = evfio_config_match(&c->cfg, &l->devs[i].id);
+		l->devs[i].section = l->devs[i].group_only || k->what == KEEP_RELEASE ?
+			NULL : evfio_config_match(&c->cfg, &l->devs[i].id);
 	return 0;
 }
 
@@ -106,7 +146,7 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 		return r;
 	if (o->skip)
 		ev_info(&c->log, "skipping sections: %s", o->skip);
-	if (scan(c, false, &l) < 0)
+	if (scan(c, &(struct keep){ .c = c, .what = KEEP_SELECTED }, false, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
 	evfio_safety_review(c, &l);
@@ -187,7 +227,8 @@ int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
 		defaults_without_config(c, o->config);
 	else if (r)
 		return r;
-	if (scan(c, true, &l) < 0)
+	if (scan(c, &(struct keep){ .c = c, .what = o->all ? KEEP_ALL : KEEP_STATUS },
+		 true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
 	evfio_safety_review(c, &l);
@@ -219,7 +260,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 	       c->cfg.driver);
 	if (o->offline)
 		return EVFIO_EXIT_OK;
-	if (scan(c, true, &l) < 0)
+	if (scan(c, &(struct keep){ .c = c, .what = KEEP_SELECTED }, true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
 	errors = evfio_safety_review(c, &l);
@@ -319,22 +360,14 @@ int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
 		free(addrs);
 		return r;
 	}
-	if (scan(c, false, &l) < 0) {
+	if (scan(c, &(struct keep){ .c = c, .what = KEEP_RELEASE, .addrs = addrs,
+				    .nargs = nargs }, false, &l) < 0) {
 		free(addrs);
 		return EVFIO_EXIT_FAILURE;
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		struct evfio_dev *d = &l.devs[i];
-		bool want = false;
 
-		if (!nargs) {
-			want = !strcmp(d->override, c->cfg.driver);
-		} else {
-			for (int k = 0; k < nargs && !want; k++)
-				want = evfio_addr_match(&addrs[k], &d->id);
-		}
-		if (!want)
-			continue;
 		n_done++;
 		if (evfio_release_device(c, d) < 0)
 			n_fail++;

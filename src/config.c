@@ -562,6 +562,26 @@ static int on_key(void *user, const char *section, const char *name,
 	return r == -ENOMEM ? 0 : 1;
 }
 
+static int cmp_int(int a, int b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* Lexicographic on (domain, bus, slot, func); -1 ("any") sorts first. */
+static int cmp_addr(const void *x, const void *y)
+{
+	const struct evfio_addr *a = x, *b = y;
+	int r = cmp_int(a->domain, b->domain);
+
+	if (!r)
+		r = cmp_int(a->bus, b->bus);
+	if (!r)
+		r = cmp_int(a->slot, b->slot);
+	if (!r)
+		r = cmp_int(a->func, b->func);
+	return r;
+}
+
 static int parse(struct evfio_config *cfg, struct parser *p,
 		 struct evfio_log *log)
 {
@@ -583,8 +603,17 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 		cfg_error(p, r, "cannot parse this line");
 	}
 	for (size_t i = 0; i < cfg->n_sections; i++) {
-		const struct evfio_section *s = &cfg->sections[i];
+		struct evfio_section *s = &cfg->sections[i];
 
+		/* sorted, for a binary search among many addresses */
+		if (s->n_addrs > 1)
+			qsort(s->addrs, s->n_addrs, sizeof(*s->addrs), cmp_addr);
+		for (size_t k = 0; k < s->n_ids; k++)
+			if (s->ids[k].has_subsys)
+				cfg->need |= EVFIO_SCAN_SUBSYS;
+		for (size_t k = 0; k < s->n_classes; k++)
+			if (s->classes[k].digits == 6)
+				cfg->need |= EVFIO_SCAN_PROGIF;
 		if (!(s->keys & (KEY_SELECTORS | KEY_UNKNOWN)))
 			cfg_error(p, s->line,
 				  "section [%s] has no selectors: add ids, "
@@ -697,37 +726,54 @@ int evfio_config_skip(struct evfio_config *cfg, const char *list)
 	return n;
 }
 
+static bool any_id(const struct evfio_section *s, const struct evfio_ident *d)
+{
+	for (size_t i = 0; i < s->n_ids; i++)
+		if (evfio_id_match(&s->ids[i], d))
+			return true;
+	return false;
+}
+
+static bool any_class(const struct evfio_section *s, const struct evfio_ident *d)
+{
+	for (size_t i = 0; i < s->n_classes; i++)
+		if (evfio_class_match(&s->classes[i], d))
+			return true;
+	return false;
+}
+
+/* Addresses are sorted: a device can match an entry with its own domain or
+ * any domain, and its own function or any function. */
+static bool any_addr(const struct evfio_section *s, const struct evfio_ident *d)
+{
+	if (s->n_addrs <= 8) {
+		for (size_t i = 0; i < s->n_addrs; i++)
+			if (evfio_addr_match(&s->addrs[i], d))
+				return true;
+		return false;
+	}
+	for (int k = 0; k < 4; k++) {
+		struct evfio_addr key = {
+			.domain = k & 1 ? -1 : (int)d->domain,
+			.bus = (int)d->bus,
+			.slot = (int)d->slot,
+			.func = k & 2 ? -1 : (int)d->func,
+		};
+
+		if (bsearch(&key, s->addrs, s->n_addrs, sizeof(key), cmp_addr))
+			return true;
+	}
+	return false;
+}
+
 bool evfio_section_match(const struct evfio_section *s,
 			 const struct evfio_ident *d)
 {
-	bool ok;
-
-	if (s->skipped)
+	if (s->skipped || (!s->n_ids && !s->n_addrs && !s->n_classes))
 		return false;
-	if (!s->n_ids && !s->n_addrs && !s->n_classes)
-		return false;
-	if (s->n_ids) {
-		ok = false;
-		for (size_t i = 0; i < s->n_ids && !ok; i++)
-			ok = evfio_id_match(&s->ids[i], d);
-		if (!ok)
-			return false;
-	}
-	if (s->n_addrs) {
-		ok = false;
-		for (size_t i = 0; i < s->n_addrs && !ok; i++)
-			ok = evfio_addr_match(&s->addrs[i], d);
-		if (!ok)
-			return false;
-	}
-	if (s->n_classes) {
-		ok = false;
-		for (size_t i = 0; i < s->n_classes && !ok; i++)
-			ok = evfio_class_match(&s->classes[i], d);
-		if (!ok)
-			return false;
-	}
-	return true;
+	/* cheapest first */
+	return (!s->n_ids || any_id(s, d)) && (!s->n_classes || any_class(s, d)) &&
+	       (!s->n_addrs || any_addr(s, d));
 }
 
 const struct evfio_section *

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* The PCI scan, through libpci with the linux-sysfs method forced and its
  * sysfs.path under our root: a wrong root fails instead of falling back to
- * the host's real devices. */
+ * the host's real devices.
+ *
+ * Boot time grows with the number of PCI functions (thousands on SR-IOV
+ * hosts), so the scan is done in two passes of different cost: every
+ * function gets only what matching needs (ids and class, one libpci device
+ * at a time, freed at once); the few that a command keeps get the rest
+ * (IOMMU group, driver, override, names).  Memory stays proportional to the
+ * devices kept, not to the devices present. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,28 +23,33 @@
 static jmp_buf *scan_env;
 static struct evfio_log *scan_log;
 
+static void __attribute__((format(printf, 2, 0)))
+pci_msg(int prio, char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	evfio_log(scan_log, prio, "pcilib: %s", msg);
+}
+
 static void __attribute__((noreturn, format(printf, 1, 2)))
 pci_error_cb(char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pci_msg(LOG_ERR, fmt, ap);
 	va_end(ap);
-	ev_err(scan_log, "pcilib: %s", msg);
 	longjmp(*scan_env, 1);
 }
 
 static void __attribute__((format(printf, 1, 2))) pci_warning_cb(char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pci_msg(LOG_DEBUG, fmt, ap);
 	va_end(ap);
-	ev_dbg(scan_log, "pcilib: %s", msg);
 }
 
 static void __attribute__((format(printf, 1, 2))) pci_debug_cb(char *fmt, ...)
@@ -45,14 +57,15 @@ static void __attribute__((format(printf, 1, 2))) pci_debug_cb(char *fmt, ...)
 	(void)fmt;
 }
 
+static uint64_t dev_key(const struct evfio_ident *x)
+{
+	return ((uint64_t)x->domain << 16) | (x->bus << 8) | (x->slot << 3) | x->func;
+}
+
 static int cmp_dev(const void *a, const void *b)
 {
-	const struct evfio_ident *x = &((const struct evfio_dev *)a)->id;
-	const struct evfio_ident *y = &((const struct evfio_dev *)b)->id;
-	uint64_t kx = ((uint64_t)x->domain << 16) | (x->bus << 8) |
-		      (x->slot << 3) | x->func;
-	uint64_t ky = ((uint64_t)y->domain << 16) | (y->bus << 8) |
-		      (y->slot << 3) | y->func;
+	uint64_t kx = dev_key(&((const struct evfio_dev *)a)->id);
+	uint64_t ky = dev_key(&((const struct evfio_dev *)b)->id);
 
 	return kx < ky ? -1 : kx > ky;
 }
@@ -110,36 +123,47 @@ int evfio_dev_refresh(const struct evfio_sysfs *fs, struct evfio_dev *d)
 	return 0;
 }
 
-static void fill_dev(const struct evfio_sysfs *fs, struct pci_access *pacc,
-		     struct pci_dev *p, struct evfio_dev *d, bool names)
+/* Pass 1: what selectors look at. */
+static void fill_ident(struct pci_dev *p, struct evfio_dev *d, unsigned int need)
+{
+	unsigned int flags = PCI_FILL_IDENT | PCI_FILL_CLASS;
+
+	if (need & EVFIO_SCAN_SUBSYS)
+		flags |= PCI_FILL_SUBSYS;
+	if (need & EVFIO_SCAN_PROGIF)
+		flags |= PCI_FILL_CLASS_EXT;
+	pci_fill_info(p, flags);
+	d->id.vendor = p->vendor_id;
+	d->id.device = p->device_id;
+	d->id.class = (uint32_t)p->device_class << 8;
+	if (need & EVFIO_SCAN_PROGIF)
+		d->id.class |= p->prog_if;
+	if (need & EVFIO_SCAN_SUBSYS) {
+		d->id.subvendor = p->subsys_vendor_id;
+		d->id.subdevice = p->subsys_id;
+	}
+}
+
+/* Pass 2: the rest, for the devices a command keeps. */
+static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
+			 struct pci_dev *p, struct evfio_dev *d, bool names)
 {
 	char path[128], buf[32];
 	const char *s;
 
-	memset(d, 0, sizeof(*d));
-	pci_fill_info(p, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT |
-			 PCI_FILL_SUBSYS | PCI_FILL_IOMMU_GROUP |
-			 PCI_FILL_MODULE_ALIAS);
-	snprintf(d->bdf, sizeof(d->bdf), "%04x:%02x:%02x.%u",
-		 (unsigned int)p->domain & 0xffff, p->bus, p->dev & 0x1fu,
-		 p->func & 7u);
-	d->id.domain = (unsigned int)p->domain & 0xffff;
-	d->id.bus = p->bus;
-	d->id.slot = p->dev;
-	d->id.func = p->func;
-	d->id.vendor = p->vendor_id;
-	d->id.device = p->device_id;
+	pci_fill_info(p, PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS | PCI_FILL_MODULE_ALIAS);
+	d->id.class = ((uint32_t)p->device_class << 8) | p->prog_if;
 	d->id.subvendor = p->subsys_vendor_id;
 	d->id.subdevice = p->subsys_id;
-	d->id.class = ((uint32_t)p->device_class << 8) | p->prog_if;
 	d->rev = p->rev_id;
 	d->garbled = !id_attr_ok(fs, d->bdf, "vendor") ||
 		     !id_attr_ok(fs, d->bdf, "device");
 
 	d->iommu_group = -1;
-	s = pci_get_string_property(p, PCI_FILL_IOMMU_GROUP);
-	if (s && *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 9)
-		d->iommu_group = atoi(s);
+	if (!evfio_dev_path(path, sizeof(path), d->bdf, "iommu_group") &&
+	    !evfio_sysfs_link_name(fs, path, buf, sizeof(buf)) &&
+	    strspn(buf, "0123456789") == strlen(buf) && strlen(buf) < 9)
+		d->iommu_group = atoi(buf);
 
 	if (p->module_alias) {
 		snprintf(d->modalias, sizeof(d->modalias), "%s", p->module_alias);
@@ -154,6 +178,7 @@ static void fill_dev(const struct evfio_sysfs *fs, struct pci_access *pacc,
 
 	if (evfio_dev_refresh(fs, d) < 0)
 		d->garbled = true;
+	d->detailed = true;
 
 	if (!names)
 		return;
@@ -168,60 +193,188 @@ static void fill_dev(const struct evfio_sysfs *fs, struct pci_access *pacc,
 		snprintf(d->dev_name, sizeof(d->dev_name), "%s", s);
 }
 
+static bool parse_bdf(const char *name, struct evfio_ident *id)
+{
+	unsigned int dom, bus, slot, func;
+	char end;
+
+	if (strlen(name) != 12 ||
+	    sscanf(name, "%4x:%2x:%2x.%1u%c", &dom, &bus, &slot, &func, &end) != 4 ||
+	    slot > 0x1f || func > 7)
+		return false;
+	memset(id, 0, sizeof(*id));
+	id->domain = dom;
+	id->bus = bus;
+	id->slot = slot;
+	id->func = func;
+	return true;
+}
+
+struct scanner {
+	const struct evfio_sysfs *fs;
+	const struct evfio_scan *how;
+	struct pci_access *pacc;
+	struct evfio_devlist *out;
+	size_t cap;
+};
+
+static int push(struct scanner *s, const struct evfio_dev *d)
+{
+	if (s->out->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct evfio_dev *v = realloc(s->out->devs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->out->devs = v;
+		s->cap = cap;
+	}
+	s->out->devs[s->out->n++] = *d;
+	return 0;
+}
+
+/* One function: read it, ask the command whether to keep it.  A device
+ * libpci cannot read (a mandatory attribute missing) is skipped with a
+ * message, so one broken function does not stop the others. */
+static int scan_one(struct scanner *s, const char *name, bool forced)
+{
+	struct pci_dev *volatile p = NULL;
+	jmp_buf *prev = scan_env;
+	struct evfio_dev d;
+	jmp_buf env;
+	volatile int r = 0;
+
+	memset(&d, 0, sizeof(d));
+	if (!parse_bdf(name, &d.id))
+		return 0;
+	snprintf(d.bdf, sizeof(d.bdf), "%04x:%02x:%02x.%u", d.id.domain & 0xffff,
+		 d.id.bus & 0xff, d.id.slot & 0x1f, d.id.func & 7);
+	scan_env = &env;
+	if (setjmp(env)) {
+		ev_warn(scan_log, "%s: unreadable in sysfs, skipped", d.bdf);
+		if (p)
+			pci_free_dev(p);
+		scan_env = prev;
+		return 0;
+	}
+	p = pci_get_dev(s->pacc, (int)d.id.domain, (int)d.id.bus,
+			(int)d.id.slot, (int)d.id.func);
+	if (!p) {
+		scan_env = prev;
+		return -ENOMEM;
+	}
+	fill_ident(p, &d, s->how->need);
+	if (forced || !s->how->keep || s->how->keep(s->fs, &d, s->how->data)) {
+		fill_details(s->fs, s->pacc, p, &d, s->how->names);
+		d.group_only = forced;
+		r = push(s, &d);
+	}
+	pci_free_dev(p);
+	scan_env = prev;
+	return r;
+}
+
+static bool kept(const struct evfio_devlist *l, size_t n, const char *bdf)
+{
+	struct evfio_ident id;
+	struct evfio_dev key;
+
+	if (!parse_bdf(bdf, &id))
+		return true;
+	key.id = id;
+	return n && bsearch(&key, l->devs, n, sizeof(key), cmp_dev) != NULL;
+}
+
+/* The other members of the kept devices' IOMMU groups, so that the safety
+ * review can see a partial group without reading every device's group. */
+static int add_group_members(struct scanner *s)
+{
+	size_t n = s->out->n;
+	int r = 0;
+
+	if (n > 1)
+		qsort(s->out->devs, n, sizeof(*s->out->devs), cmp_dev);
+	for (size_t i = 0; i < n && !r; i++) {
+		int group = s->out->devs[i].iommu_group;
+		char path[64];
+		struct dirent *e;
+		DIR *dir;
+		bool seen = false;
+
+		if (group < 0)
+			continue;
+		/* each group once */
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = s->out->devs[k].iommu_group == group;
+		if (seen)
+			continue;
+		snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%d/devices", group);
+		dir = evfio_sysfs_opendir(s->fs, path);
+		if (!dir)
+			continue;
+		while (!r && (e = readdir(dir)))
+			if (e->d_name[0] != '.' && !kept(s->out, n, e->d_name))
+				r = scan_one(s, e->d_name, true);
+		closedir(dir);
+	}
+	return r;
+}
+
 int evfio_pci_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
-		   bool names, struct evfio_devlist *out)
+		   const struct evfio_scan *how, struct evfio_devlist *out)
 {
 	static char path[4200];
-	struct pci_access *volatile pacc;
-	struct evfio_dev *volatile devs = NULL;
-	volatile size_t n = 0;
+	struct scanner s = { .fs = fs, .how = how, .out = out };
+	struct dirent *e;
 	jmp_buf env;
-	struct pci_dev *p;
-	volatile size_t cap = 0;
+	DIR *dir;
+	int r = 0;
 
 	out->devs = NULL;
 	out->n = 0;
 	snprintf(path, sizeof(path), "%s%ssys/bus/pci", fs->root,
 		 fs->root[strlen(fs->root) - 1] == '/' ? "" : "/");
+	dir = evfio_sysfs_opendir(fs, "sys/bus/pci/devices");
+	if (!dir) {
+		r = -errno;
+		ev_err(log, "cannot open %s/devices: %s", path, strerror(-r));
+		return r;
+	}
 
-	pacc = pci_alloc();
-	if (!pacc)
+	s.pacc = pci_alloc();
+	if (!s.pacc) {
+		closedir(dir);
 		return -ENOMEM;
+	}
 	scan_log = log;
 	scan_env = &env;
 	if (setjmp(env)) {
-		free(devs);
-		pci_cleanup(pacc);
-		scan_env = NULL;
-		return -EIO;
+		r = -EIO;
+		goto out;
 	}
-	pacc->error = pci_error_cb;
-	pacc->warning = pci_warning_cb;
-	pacc->debug = pci_debug_cb;
-	pacc->method = PCI_ACCESS_SYS_BUS_PCI;
-	if (pci_set_param(pacc, "sysfs.path", path) < 0)
+	s.pacc->error = pci_error_cb;
+	s.pacc->warning = pci_warning_cb;
+	s.pacc->debug = pci_debug_cb;
+	s.pacc->method = PCI_ACCESS_SYS_BUS_PCI;
+	if (pci_set_param(s.pacc, "sysfs.path", path) < 0)
 		pci_error_cb("cannot set sysfs.path");
-	pci_init(pacc);
-	pci_scan_bus(pacc);
+	pci_init(s.pacc);
 
-	for (p = pacc->devices; p; p = p->next) {
-		if (n == cap) {
-			struct evfio_dev *nd;
-
-			cap = cap ? 2 * cap : 64;
-			nd = realloc(devs, cap * sizeof(*nd));
-			if (!nd)
-				pci_error_cb("out of memory");
-			devs = nd;
-		}
-		fill_dev(fs, pacc, p, &devs[n], names);
-		n++;
-	}
-	pci_cleanup(pacc);
+	while (!r && (e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			r = scan_one(&s, e->d_name, false);
+	if (!r && how->groups && how->keep)
+		r = add_group_members(&s);
+out:
+	closedir(dir);
+	pci_cleanup(s.pacc);
 	scan_env = NULL;
-	qsort(devs, n, sizeof(*devs), cmp_dev);
-	out->devs = devs;
-	out->n = n;
+	if (r) {
+		evfio_devlist_free(out);
+		return r;
+	}
+	if (out->n > 1)
+		qsort(out->devs, out->n, sizeof(*out->devs), cmp_dev);
 	return 0;
 }
 

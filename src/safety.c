@@ -4,8 +4,10 @@
  * with driver_override set, such a device would end with no driver at all,
  * so we refuse first and say why. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,20 +56,77 @@ bool evfio_iommu_present(const struct evfio_sysfs *fs)
 	return found;
 }
 
+/* The kept devices by IOMMU group, so each device finds its group's
+ * members without a walk over every device (hosts have thousands). */
+struct member {
+	int group;
+	size_t i;
+};
+
+struct groups {
+	struct member *m;
+	size_t n;
+};
+
+static int cmp_member(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int groups_build(struct groups *g, const struct evfio_devlist *l)
+{
+	g->n = 0;
+	g->m = malloc((l->n ? l->n : 1) * sizeof(*g->m));
+	if (!g->m)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->devs[i].iommu_group >= 0)
+			g->m[g->n++] = (struct member){ l->devs[i].iommu_group, i };
+	if (g->n > 1)
+		qsort(g->m, g->n, sizeof(*g->m), cmp_member);
+	return 0;
+}
+
+/* The members of group: *count entries from the returned one. */
+static const struct member *groups_find(const struct groups *g, int group,
+					size_t *count)
+{
+	size_t lo = 0, hi = g->n, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->m[mid].group < group)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < g->n && g->m[end].group == group; end++)
+		;
+	*count = end - lo;
+	return g->m + lo;
+}
+
 /* The other endpoints of d's IOMMU group that no section selects. */
-static size_t group_strangers(const struct evfio_devlist *l,
+static size_t group_strangers(const struct groups *g,
+			      const struct evfio_devlist *l,
 			      const struct evfio_dev *d, char *buf, size_t size)
 {
-	size_t n = 0, len = 0;
+	const struct member *m;
+	size_t count, n = 0, len = 0;
 
 	buf[0] = '\0';
 	if (d->iommu_group < 0)
 		return 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const struct evfio_dev *o = &l->devs[i];
+	m = groups_find(g, d->iommu_group, &count);
+	for (size_t k = 0; k < count; k++) {
+		const struct evfio_dev *o = &l->devs[m[k].i];
 
-		if (o == d || o->iommu_group != d->iommu_group || o->section ||
-		    evfio_is_bridge(o))
+		if (o == d || o->section || evfio_is_bridge(o))
 			continue;
 		n++;
 		if (len + 16 < size)
@@ -100,10 +159,20 @@ static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors
 
 int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 {
+	const struct member *m;
+	struct groups g;
 	char others[160];
 	int errors = 0;
-	size_t n = l->n;
+	size_t n = l->n, count;
 
+	if (groups_build(&g, l) < 0) {
+		/* cannot judge groups: refuse rather than guess */
+		for (size_t i = 0; i < n; i++)
+			if (l->devs[i].section)
+				snprintf(l->devs[i].refusal, sizeof(l->devs[i].refusal),
+					 "out of memory while checking its IOMMU group");
+		return 0;
+	}
 	/* whole groups first, so the added devices get the same review */
 	if (c->cfg.group == EVFIO_GROUP_WHOLE) {
 		for (size_t i = 0; i < n; i++) {
@@ -111,11 +180,11 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 
 			if (!d->section || d->via_group || d->iommu_group < 0)
 				continue;
-			for (size_t k = 0; k < n; k++) {
-				struct evfio_dev *o = &l->devs[k];
+			m = groups_find(&g, d->iommu_group, &count);
+			for (size_t k = 0; k < count; k++) {
+				struct evfio_dev *o = &l->devs[m[k].i];
 
-				if (o->section || o->iommu_group != d->iommu_group ||
-				    evfio_is_bridge(o))
+				if (o->section || evfio_is_bridge(o))
 					continue;
 				o->section = d->section;
 				o->via_group = true;
@@ -131,7 +200,8 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 		if (!d->section)
 			continue;
 		protect_review(c, d, &errors);
-		if (d->refusal[0] || !group_strangers(l, d, others, sizeof(others)))
+		if (d->refusal[0] ||
+		    !group_strangers(&g, l, d, others, sizeof(others)))
 			continue;
 		if (c->cfg.group == EVFIO_GROUP_REFUSE) {
 			snprintf(d->refusal, sizeof(d->refusal),
@@ -153,11 +223,11 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 			if (!d->section || !evfio_safety_refusal(d) ||
 			    d->iommu_group < 0)
 				continue;
-			for (size_t k = 0; k < n; k++) {
-				struct evfio_dev *o = &l->devs[k];
+			m = groups_find(&g, d->iommu_group, &count);
+			for (size_t k = 0; k < count; k++) {
+				struct evfio_dev *o = &l->devs[m[k].i];
 
-				if (o != d && o->section && !o->refusal[0] &&
-				    o->iommu_group == d->iommu_group)
+				if (o != d && o->section && !o->refusal[0])
 					snprintf(o->refusal, sizeof(o->refusal),
 						 "IOMMU group %d is taken whole, "
 						 "and %s in it cannot be taken",
@@ -165,5 +235,6 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 			}
 		}
 	}
+	free(g.m);
 	return errors;
 }
