@@ -90,6 +90,12 @@ check-vm: early-vfio
 demo:
 	scripts/demo.sh
 
+bench: all
+	tests/bench/run.sh
+
+check-bench: all
+	tests/bench/check.sh ./early-vfio
+
 deps:
 	scripts/install-deps.sh
 
@@ -98,6 +104,7 @@ check: deps
 	$(MAKE) CI=true check-lint
 	$(MAKE) CI=true check-unit
 	$(MAKE) CI=true check-integration
+	$(MAKE) CI=true check-bench
 	$(MAKE) CI=true check-vm
 
 check-lint:
