@@ -384,7 +384,7 @@ fi
 t_wait=$(vm_now)
 wait "$prot_pid"
 prot_pid=
-vm_log "protected-root guest: $(($(vm_now) - t_prot)) s in all, waited $(($(vm_now) - t_wait)) s for it"
+vm_log "protected-root guest: results read $(($(vm_now) - t_prot)) s after its start, waited $(($(vm_now) - t_wait)) s for it"
 po=$W/protected.out
 # pfield SECTION KEY   the value of "KEY value" in a protected-* section of the guest report
 pfield() { vm_section "$po" "$1" | awk -v k="$2" '$1 == k { print $2; exit }'; }
