@@ -93,8 +93,9 @@ demo:
 bench: all
 	tests/bench/run.sh
 
-check-bench: all
+check-bench: all early-vfio-static
 	tests/bench/check.sh ./early-vfio
+	tests/bench/size.sh ./early-vfio-static
 
 deps:
 	scripts/install-deps.sh
