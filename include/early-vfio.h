@@ -33,26 +33,6 @@
 
 #ifndef EVFIO_VERSION
 #define EVFIO_VERSION "0.1.0"
-/* ---- commands.c ----------------------------------------------------- */
-
-struct evfio_opts {
-	const char *config;
-	const char *sysroot;
-	const char *skip;
-	const char *initramfs;
-	int level;
-	bool dry_run, json, all, offline;
-	unsigned int timeout;
-};
-
-/* Each returns an EVFIO_EXIT_* code. */
-int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o);
-int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o);
-int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o);
-int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o);
-int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
-		      int nargs);
-
 #endif
 
 #define EVFIO_DEFAULT_CONFIG "/etc/early-vfio.conf"
