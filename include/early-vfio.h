@@ -236,7 +236,6 @@ int evfio_pci_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 void evfio_devlist_free(struct evfio_devlist *l);
 /* Re-read driver and driver_override of one device. */
 int evfio_dev_refresh(const struct evfio_sysfs *fs, struct evfio_dev *d);
-struct evfio_dev *evfio_devlist_find(struct evfio_devlist *l, const char *bdf);
 
 /* ---- modules.c ------------------------------------------------------ */
 

@@ -384,11 +384,3 @@ void evfio_devlist_free(struct evfio_devlist *l)
 	l->devs = NULL;
 	l->n = 0;
 }
-
-struct evfio_dev *evfio_devlist_find(struct evfio_devlist *l, const char *bdf)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->devs[i].bdf, bdf))
-			return &l->devs[i];
-	return NULL;
-}
