@@ -106,6 +106,7 @@ check: deps
 	$(MAKE) CI=true check-unit
 	$(MAKE) CI=true check-integration
 	$(MAKE) CI=true check-bench
+	$(MAKE) CI=true deb
 	$(MAKE) CI=true check-vm
 
 check-lint:
