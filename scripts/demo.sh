@@ -11,7 +11,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=tests/vm/lib.sh
+# shellcheck source=tests/vm/lib.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
 . "$top/tests/vm/lib.sh"
 
 [ "$(id -u)" = 0 ] || vm_die "make demo needs root (debootstrap, chroot); try: sudo make demo"
