@@ -145,6 +145,9 @@ struct evfio_config {
 	struct evfio_log *log;
 };
 
+/* An empty config with the defaults: no section, driver vfio-pci, unbind. */
+void evfio_config_init(struct evfio_config *cfg, const char *path,
+		       struct evfio_log *log);
 /* Returns 0, -ENOENT when the file does not exist, -EINVAL when it has
  * errors (each one already reported as "path:line: message"), or another
  * -errno. */

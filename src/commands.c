@@ -32,11 +32,7 @@ static int load_config(struct evfio_ctx *c, const struct evfio_opts *o)
 static void defaults_without_config(struct evfio_ctx *c, const char *path)
 {
 	evfio_config_free(&c->cfg);
-	memset(&c->cfg, 0, sizeof(c->cfg));
-	c->cfg.path = path;
-	c->cfg.log = &c->log;
-	snprintf(c->cfg.driver, sizeof(c->cfg.driver), "%s", EVFIO_DEFAULT_DRIVER);
-	c->cfg.unbind = true;
+	evfio_config_init(&c->cfg, path, &c->log);
 }
 
 /* Which devices a command keeps from the scan (see evfio_pci_scan). */

@@ -562,6 +562,16 @@ static int on_key(void *user, const char *section, const char *name,
 	return r == -ENOMEM ? 0 : 1;
 }
 
+void evfio_config_init(struct evfio_config *cfg, const char *path,
+		       struct evfio_log *log)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = path;
+	cfg->log = log;
+	snprintf(cfg->driver, sizeof(cfg->driver), "%s", EVFIO_DEFAULT_DRIVER);
+	cfg->unbind = true;
+}
+
 static int cmp_int(int a, int b)
 {
 	return a < b ? -1 : a > b;
@@ -587,11 +597,7 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 {
 	int r;
 
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->path = p->path;
-	cfg->log = log;
-	snprintf(cfg->driver, sizeof(cfg->driver), "%s", EVFIO_DEFAULT_DRIVER);
-	cfg->unbind = true;
+	evfio_config_init(cfg, p->path, log);
 	p->cfg = cfg;
 	p->cur = CUR_NONE;
 
@@ -658,9 +664,7 @@ int evfio_config_load(struct evfio_config *cfg, const char *path,
 	struct parser p = { .path = path };
 	int fd, r;
 
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->path = path;
-	cfg->log = log;
+	evfio_config_init(cfg, path, log);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;

@@ -84,14 +84,6 @@ void evfio_modules_free(struct evfio_modules *m)
 	free(m);
 }
 
-static void print_action(struct kmod_module *mod, bool install,
-			 const char *options)
-{
-	(void)mod;
-	(void)install;
-	(void)options;
-}
-
 int evfio_modules_load_driver(struct evfio_modules *m,
 			      const struct evfio_sysfs *fs, const char *driver,
 			      bool dry_run)
@@ -117,7 +109,7 @@ int evfio_modules_load_driver(struct evfio_modules *m,
 		struct kmod_module *mod = kmod_module_get_module(it);
 
 		r = kmod_module_probe_insert_module(mod, flags, NULL, NULL,
-						    NULL, print_action);
+						    NULL, NULL);
 		if (r < 0)
 			ev_err(m->log, "loading module %s: %s",
 			       kmod_module_get_name(mod), strerror(-r));
