@@ -798,25 +798,20 @@ c_no_ro_writes() {
 
 # --- the running system: protected devices -------------------------------------------------
 
-# want_err_line STR...: one stderr line holds every STR
-want_err_line() {
-	local s lines
-	lines=$(cat "$T/.err")
+# want_line_in FILE NAME STR...: one line of $T/FILE (NAME in the message) holds every STR
+want_line_in() {
+	local file=$1 name=$2 s lines
+	shift 2
+	lines=$(cat "$T/$file")
 	for s in "$@"; do
 		lines=$(grep -F -- "$s" <<<"$lines")
 	done
-	[ -n "$lines" ] || fail "no stderr line with all of: $*"
+	[ -n "$lines" ] || fail "no $name line with all of: $*"
 }
 
-# want_out_line STR...: one stdout line holds every STR
-want_out_line() {
-	local s lines
-	lines=$(cat "$T/.out")
-	for s in "$@"; do
-		lines=$(grep -F -- "$s" <<<"$lines")
-	done
-	[ -n "$lines" ] || fail "no stdout line with all of: $*"
-}
+# want_err_line STR... / want_out_line STR...: one stderr / stdout line holds every STR
+want_err_line() { want_line_in .err stderr "$@"; }
+want_out_line() { want_line_in .out stdout "$@"; }
 
 # sata_disk BDF N NAME MAJ:MIN: a SATA disk NAME on port N of the AHCI controller BDF
 sata_disk() {
