@@ -1,22 +1,38 @@
 #!/bin/bash
-# Build (once) and cache a minimal Debian bookworm rootfs for the VM test and the demo.
+# Build (once) and cache a minimal Debian rootfs for the VM test and the demo.
 #
 # Usage: scripts/vm-rootfs.sh [CACHE_DIR]     prints the path of the ready rootfs on stdout
 #
+#   EVFIO_VM_SUITE=bookworm|trixie   the release (default bookworm)
+#   EVFIO_VM_BACKPORTS=1             then replace the release's kernel with linux-image-amd64 from
+#                                    SUITE-backports: built from a copy of the plain SUITE entry
+#                                    (which is built first if needed), the older kernel purged
+#
 # The cache entry is keyed by everything that shapes the tree (suite, variant, package list, mirror,
-# this script's format version), built in a temporary directory and renamed into place only after
-# debootstrap succeeded and a stamp file was written, so an interrupted build never looks ready.
-# A lock serialises concurrent callers (make check and make demo run at the same time).
+# backports, this script's format version), built in a temporary directory and renamed into place
+# only after debootstrap (and the backports kernel) succeeded and a stamp file was written, so an
+# interrupted build never looks ready. A lock serialises concurrent callers (make check and make
+# demo run at the same time).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${EVFIO_VM_CACHE:-$top/.cache/vm}}
 suite=${EVFIO_VM_SUITE:-bookworm}
+backports=${EVFIO_VM_BACKPORTS:-0}
 variant=minbase
-# libpci3, libkmod2, libinih1: what the early-vfio binary links against (the hook runs it in the chroot).
-# zstd: initramfs-tools' default COMPRESS=zstd (a Recommends, which debootstrap leaves out);
-# without it every image fell back to gzip, unlike a Debian 12 host.
-include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev,libpci3,libkmod2,libinih1,zstd
+case $suite in
+bookworm)
+	# libpci3, libkmod2, libinih1: what a dynamic early-vfio links against (the hook runs it in
+	# the chroot). zstd: initramfs-tools' default COMPRESS=zstd (a Recommends, which debootstrap
+	# leaves out); without it every image fell back to gzip, unlike a Debian 12 host.
+	include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev,libpci3,libkmod2,libinih1,zstd
+	;;
+*)
+	# Newer releases: no libinih1 on purpose. The binary installed by `make install` is static;
+	# a dynamic one built on the Debian 12 host would fail the hook's check run in this chroot.
+	include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev,zstd
+	;;
+esac
 format=1
 
 log() { printf 'vm-rootfs: %s\n' "$*" >&2; }
@@ -33,7 +49,15 @@ fi
 mirror=${mirror:-http://deb.debian.org/debian}
 
 key=$(printf '%s\n' "$format" "$suite" "$variant" "$include" "$mirror" | sha256sum | cut -c1-12)
-dest=$cache/rootfs-$suite-$key
+name=$suite
+if [ "$backports" != 0 ]; then
+	# The plain release first (cached on its own: the plain row boots it too), then this entry
+	# from a copy of it. Its key extends the base key, so a rebuilt base rebuilds it.
+	base=$(EVFIO_VM_BACKPORTS=0 "$0" "$cache")
+	key=$(printf '%s\n' "$key" "backports=$suite-backports" "linux-image-amd64" | sha256sum | cut -c1-12)
+	name=$suite-backports
+fi
+dest=$cache/rootfs-$name-$key
 stamp=$dest/.evfio-rootfs-ready
 
 if [ -f "$stamp" ]; then
@@ -58,17 +82,64 @@ tmp=$(mktemp -d "$cache/.build-$key-XXXXXX")
 chmod 755 "$tmp"			# mktemp made it 0700; it becomes the guest's /
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 start=$(date +%s)
-log "debootstrap $suite ($variant, $include) from $mirror into $tmp (takes a few minutes)"
-if ! debootstrap --variant="$variant" --include="$include" "$suite" "$tmp" "$mirror" >"$tmp.log" 2>&1; then
-	tail -n 30 "$tmp.log" >&2
-	log "debootstrap failed, full log: $tmp.log"
-	exit 1
+
+# in_chroot CMD...   CMD in $tmp with proc, sys and dev mounted in a private mount namespace, so
+# nothing stays mounted on the host, even when it fails (as tests/vm/lib.sh vm_chroot does).
+in_chroot()
+{
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	unshare --mount --propagation private -- /bin/sh -c '
+		t=$1; shift
+		mount -t proc proc "$t/proc" && mount -t sysfs sysfs "$t/sys" &&
+			mount --rbind /dev "$t/dev" || exit 1
+		exec chroot "$t" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+			DEBIAN_FRONTEND=noninteractive "$@"
+	' vm-rootfs "$tmp" "$@"
+}
+
+if [ "$backports" = 0 ]; then
+	log "debootstrap $suite ($variant, $include) from $mirror into $tmp (takes a few minutes)"
+	if ! debootstrap --variant="$variant" --include="$include" "$suite" "$tmp" "$mirror" >"$tmp.log" 2>&1; then
+		tail -n 30 "$tmp.log" >&2
+		log "debootstrap failed, full log: $tmp.log"
+		exit 1
+	fi
+else
+	log "$suite with linux-image-amd64 from $suite-backports ($mirror) into $tmp"
+	cp -a --reflink=auto "$base/." "$tmp/"
+	rm -f "$tmp/.evfio-rootfs-ready"
+	old=$(find "$tmp/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n')
+	echo "deb $mirror $suite-backports main" >"$tmp/etc/apt/sources.list.d/backports.list"
+	# The kernel's postinst builds an initramfs for it (update-initramfs, as on a real host).
+	if ! in_chroot apt-get update >"$tmp.log" 2>&1 ||
+		! in_chroot apt-get install -y --no-install-recommends -t "$suite-backports" linux-image-amd64 \
+			>>"$tmp.log" 2>&1; then
+		tail -n 30 "$tmp.log" >&2
+		log "installing the $suite-backports kernel failed, full log: $tmp.log"
+		exit 1
+	fi
+	# The older kernel goes, so the image and the modules of exactly one kernel remain.
+	for v in $old; do
+		if ! in_chroot apt-get purge -y "linux-image-$v" >>"$tmp.log" 2>&1; then
+			tail -n 30 "$tmp.log" >&2
+			log "purging linux-image-$v failed, full log: $tmp.log"
+			exit 1
+		fi
+	done
+	rm -rf "$tmp"/var/lib/apt/lists/*_dists_* 2>/dev/null || true
+	n=$(find "$tmp/boot" -maxdepth 1 -name 'vmlinuz-*' | wc -l)
+	[ "$n" = 1 ] || { log "expected one kernel in $tmp/boot after the purge, found $n"; exit 1; }
+	for v in $old; do
+		[ ! -e "$tmp/lib/modules/$v" ] || { log "the modules of $v are still in $tmp/lib/modules"; exit 1; }
+	done
 fi
 ls "$tmp"/boot/vmlinuz-* >/dev/null 2>&1 || { log "no kernel in the rootfs"; exit 1; }
 # Drop the package cache: every scenario copies this tree.
 rm -rf "$tmp"/var/cache/apt/archives/*.deb
-printf 'suite=%s\nvariant=%s\ninclude=%s\nmirror=%s\nbuilt=%s\n' \
-	"$suite" "$variant" "$include" "$mirror" "$(date -u +%FT%TZ)" >"$tmp/.evfio-rootfs-ready"
+printf 'suite=%s\nbackports=%s\nvariant=%s\ninclude=%s\nmirror=%s\nkernel=%s\nbuilt=%s\n' \
+	"$suite" "$backports" "$variant" "$include" "$mirror" \
+	"$(find "$tmp/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f ')" "$(date -u +%FT%TZ)" \
+	>"$tmp/.evfio-rootfs-ready"
 rm -rf --one-file-system "$dest"
 mv "$tmp" "$dest"
 trap - EXIT
