@@ -25,8 +25,9 @@ endif
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC   := src/log.c src/selector.c src/config.c src/sysfs.c src/pci.c \
-             src/modules.c src/safety.c src/protect.c src/bind.c src/output.c \
-             src/initramfs.c src/commands.c
+             src/modules.c src/safety.c src/protect.c src/bind.c src/vfio.c \
+             src/nvme.c src/identify.c src/output.c src/initramfs.c \
+             src/commands.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 

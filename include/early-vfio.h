@@ -5,13 +5,16 @@
  *
  *   log.c       messages to stderr and /dev/kmsg
  *   config.c    /etc/early-vfio.conf (inih) -> struct evfio_config
- *   selector.c  ids / address / class selectors: parse and match
+ *   selector.c  ids / address / class / serial / dsn selectors: parse, match
  *   sysfs.c     every sysfs read and write, relative to one root dirfd
  *   pci.c       libpci scan -> struct evfio_dev array
  *   modules.c   libkmod: load the target driver, modules for an alias
  *   safety.c    devices that must never be taken, and why; IOMMU groups
  *   protect.c   the PCI devices that hold the running system
  *   bind.c      the bind / release sequences for one device
+ *   vfio.c      VFIO container, group and device: regions and DMA
+ *   nvme.c      NVMe Identify Controller: through VFIO, or the nvme driver
+ *   identify.c  which NVMe candidates are the selected drives, at boot
  *   output.c    status (lspci -knn style, JSON) and check reports
  *   initramfs.c check --initramfs: is a built image ready
  *   commands.c  bind, status, check, protected, release
@@ -90,17 +93,36 @@ struct evfio_class {
 	unsigned int digits;	/* 2, 4 or 6 hex digits */
 };
 
+#define EVFIO_SERIAL_MAX 20	/* NVMe Identify Controller SN, bytes 4-23 */
+#define EVFIO_MODEL_MAX 40	/* MN, bytes 24-63 */
+
 /* What the matcher needs to know about a device. */
 struct evfio_ident {
 	unsigned int domain, bus, slot, func;
 	uint16_t vendor, device, subvendor, subdevice;
 	uint32_t class;		/* 24 bits: base, sub, prog-if */
+	bool has_dsn;		/* PCIe Device Serial Number capability */
+	uint64_t dsn;
+	bool nvme_known;	/* serial and model below are read */
+	char serial[EVFIO_SERIAL_MAX + 1];	/* trimmed */
+	char model[EVFIO_MODEL_MAX + 1];
 };
+
+#define EVFIO_CLASS_NVME 0x0108	/* mass storage, non-volatile memory */
 
 /* Parse one token; on error return a static message and leave *out alone. */
 const char *evfio_id_parse(const char *s, struct evfio_id *out);
 const char *evfio_addr_parse(const char *s, struct evfio_addr *out);
 const char *evfio_class_parse(const char *s, struct evfio_class *out);
+/* serial: 1-20 printable ASCII, no blanks; model: 1-40 printable ASCII;
+ * dsn: 8 hex bytes as lspci -vv prints them, "00-11-22-33-44-55-66-77". */
+const char *evfio_serial_parse(const char *s, char *out, size_t max);
+const char *evfio_dsn_parse(const char *s, uint64_t *out);
+void evfio_dsn_format(uint64_t dsn, char buf[24]);
+/* Copy a space-padded identify field, trimmed; bytes outside printable
+ * ASCII become '?'. */
+void evfio_trim_field(char *out, const void *field, size_t len);
+bool evfio_is_nvme(const struct evfio_ident *d);
 
 bool evfio_id_match(const struct evfio_id *id, const struct evfio_ident *d);
 bool evfio_addr_match(const struct evfio_addr *a, const struct evfio_ident *d);
@@ -122,6 +144,11 @@ struct evfio_section {
 	size_t n_addrs;
 	struct evfio_class *classes;
 	size_t n_classes;
+	char (*serials)[EVFIO_SERIAL_MAX + 1];
+	size_t n_serials;
+	char model[EVFIO_MODEL_MAX + 1];	/* "": any */
+	uint64_t *dsns;
+	size_t n_dsns;
 	unsigned int keys;	/* bitmask of EVFIO_KEY_* seen */
 	bool allow_system;	/* allow-system-device = yes */
 	bool skipped;		/* early-vfio.skip= on the command line */
@@ -163,6 +190,10 @@ const struct evfio_section *
 evfio_config_match(const struct evfio_config *cfg, const struct evfio_ident *d);
 bool evfio_section_match(const struct evfio_section *s,
 			 const struct evfio_ident *d);
+/* The section selects by serial or model, which d does not show yet: it
+ * matched on everything else and must be identified (identify.c). */
+bool evfio_section_needs_nvme_id(const struct evfio_section *s,
+				 const struct evfio_ident *d);
 bool evfio_valid_name(const char *s);
 
 /* ---- sysfs.c -------------------------------------------------------- */
@@ -207,6 +238,10 @@ struct evfio_dev {
 	bool group_only;			/* kept only as a group member */
 	bool detailed;				/* pass 2 done */
 	char refusal[256];			/* set by evfio_safety_review */
+	const char *id_via;			/* how serial/model were read */
+	char id_error[192];			/* why they could not be */
+	char was_on[EVFIO_NAME_MAX];		/* driver before identify.c */
+	bool taken;				/* left on the target by identify.c */
 	const struct evfio_section *section;	/* NULL: not selected */
 };
 
@@ -219,6 +254,8 @@ struct evfio_devlist {
 enum {
 	EVFIO_SCAN_SUBSYS = 1 << 0,	/* selectors use subsystem ids */
 	EVFIO_SCAN_PROGIF = 1 << 1,	/* selectors use 6-digit classes */
+	EVFIO_SCAN_DSN = 1 << 2,	/* selectors use Device Serial Numbers */
+	EVFIO_SCAN_NVME_ID = 1 << 3,	/* selectors use NVMe serial or model */
 };
 
 struct evfio_scan {
@@ -315,6 +352,65 @@ enum evfio_result {
 
 enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d);
 int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d);
+
+/* The quiet core of evfio_bind_device for identify.c: override, unbind,
+ * probe; on failure the device is given back and why is set. */
+enum evfio_result evfio_bind_move(struct evfio_ctx *c, struct evfio_dev *d,
+				  char *why, size_t size);
+/* Clear the override, unbind from the target, reprobe (host driver or none). */
+int evfio_unbind_target(struct evfio_ctx *c, struct evfio_dev *d);
+
+/* ---- vfio.c --------------------------------------------------------- */
+
+struct evfio_vfio_region {
+	uint64_t offset, size;
+};
+
+struct evfio_vfio {
+	int container, group, device;
+	struct evfio_vfio_region config, bar0;
+};
+
+void evfio_vfio_init(struct evfio_vfio *v);
+/* Open d (bound to vfio-pci) through its IOMMU group; on failure *why says
+ * what is missing. */
+int evfio_vfio_open(struct evfio_vfio *v, const struct evfio_sysfs *fs,
+		    const struct evfio_dev *d, const char **why);
+void evfio_vfio_close(struct evfio_vfio *v);
+int evfio_vfio_bar_read32(struct evfio_vfio *v, uint64_t off, uint32_t *val);
+int evfio_vfio_bar_write32(struct evfio_vfio *v, uint64_t off, uint32_t val);
+int evfio_vfio_cfg_read16(struct evfio_vfio *v, uint64_t off, uint16_t *val);
+int evfio_vfio_cfg_write16(struct evfio_vfio *v, uint64_t off, uint16_t val);
+int evfio_vfio_dma_alloc(struct evfio_vfio *v, size_t size, uint64_t iova,
+			 void **mem);
+void evfio_vfio_dma_free(struct evfio_vfio *v, void *mem, size_t size,
+			 uint64_t iova);
+
+/* ---- nvme.c --------------------------------------------------------- */
+
+/* Fill id->serial, id->model (trimmed) and set id->nvme_known. */
+int evfio_nvme_identify_vfio(struct evfio_vfio *v, unsigned int timeout_ms,
+			     struct evfio_ident *id, const char **why);
+/* From the nvme driver's sysfs; -EAGAIN while the controller is not live,
+ * -ENOENT when the nvme driver does not hold it. */
+int evfio_nvme_identify_sysfs(const struct evfio_sysfs *fs, const char *bdf,
+			      struct evfio_ident *id);
+
+/* ---- identify.c ----------------------------------------------------- */
+
+#define EVFIO_ID_RECORD "run/early-vfio/nvme-ids"
+
+/* bind: identify the NVMe candidates (serial or model selectors) before
+ * anything is bound, method 1 (VFIO) then method 2 (nvme driver), and
+ * re-match every identified device.  Returns the number of candidates that
+ * could not be identified (each logged). */
+int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
+			unsigned int timeout_ms);
+/* status, check, bind -n: what can be known without moving a device: the
+ * nvme driver's sysfs, the boot's record, and with live a VFIO query of a
+ * controller idle on vfio-pci.  Re-matches identified devices. */
+void evfio_identify_known(struct evfio_ctx *c, struct evfio_devlist *l,
+			  bool live, bool warn);
 
 /* ---- initramfs.c --------------------------------------------------- */
 

@@ -88,26 +88,83 @@ static enum evfio_result give_back(struct evfio_ctx *c, struct evfio_dev *d,
 	return EVFIO_LOST;
 }
 
+/* ", serial S1 (read through VFIO)" for devices selected by serial. */
+static void id_note(const struct evfio_dev *d, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (d->id.nvme_known && d->id_via)
+		snprintf(buf, size, ", serial %s (read %s)", d->id.serial,
+			 d->id_via);
+}
+
+enum evfio_result evfio_bind_move(struct evfio_ctx *c, struct evfio_dev *d,
+				  char *why, size_t size)
+{
+	const char *target = c->cfg.driver;
+	char host[EVFIO_NAME_MAX];
+	int r;
+
+	snprintf(host, sizeof(host), "%s", d->driver);
+	r = write_attr(c, d, "driver_override", target);
+	if (r) {
+		snprintf(why, size, "driver_override: %s%s%s",
+			 r == -ENOENT ? "the device is gone" : strerror(-r),
+			 host[0] ? "; it stays on " : "", host);
+		return r == -ENOENT ? EVFIO_LOST : EVFIO_REFUSED;
+	}
+	if (!strcmp(host, target))
+		return EVFIO_BOUND;	/* bound already (e.g. by ids=): the
+					 * override keeps it so */
+	if (host[0]) {
+		r = write_attr(c, d, "driver/unbind", d->bdf);
+		if (r) {
+			snprintf(why, size, "unbind from %s failed: %s", host,
+				 strerror(-r));
+			return give_back(c, d, host, why);
+		}
+	}
+	r = probe(c, d);
+	if (r == 0)
+		r = evfio_dev_refresh(&c->fs, d);
+	if (r == 0 && !strcmp(d->driver, target))
+		return EVFIO_BOUND;
+	if (r)
+		snprintf(why, size, "bind to %s failed: %s", target, strerror(-r));
+	else
+		snprintf(why, size, "%s refused the device (see dmesg)", target);
+	return give_back(c, d, host, why);
+}
+
 enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d)
 {
 	const char *target = c->cfg.driver;
 	const char *section = d->section ? d->section->name : "?";
-	char label[64], host[EVFIO_NAME_MAX], why[160];
+	char label[64], host[EVFIO_NAME_MAX], why[160], note[96];
 	const char *refusal;
-	int r;
+	enum evfio_result res;
 
 	evfio_dev_label(d, label, sizeof(label));
-	if (!strcmp(d->driver, target) && !strcmp(d->override, target)) {
-		ev_info(&c->log, "%s already on %s (%s)", label, target, section);
+	id_note(d, note, sizeof(note));
+	if (!d->taken && !strcmp(d->driver, target) &&
+	    !strcmp(d->override, target)) {
+		ev_info(&c->log, "%s already on %s (%s)%s", label, target, section,
+			note);
 		return EVFIO_ALREADY;
 	}
 	refusal = evfio_safety_refusal(d);
 	if (refusal) {
-		ev_err(&c->log, "%s: not bound to %s (%s): %s", label, target,
-		       section, refusal);
-		if (!c->dry_run && !strcmp(d->override, target))
+		ev_err(&c->log, "%s: not bound to %s (%s)%s: %s", label, target,
+		       section, note, refusal);
+		if (d->taken)	/* moved there to read its serial: give back */
+			evfio_unbind_target(c, d);
+		else if (!c->dry_run && !strcmp(d->override, target))
 			write_attr(c, d, "driver_override", "\n");
 		return EVFIO_REFUSED;
+	}
+	if (d->taken) {
+		ev_info(&c->log, "%s %s -> %s (%s)%s", label,
+			d->was_on[0] ? d->was_on : "(none)", target, section, note);
+		return EVFIO_BOUND;
 	}
 	if (d->driver[0] && strcmp(d->driver, target) && !c->cfg.unbind) {
 		ev_err(&c->log, "%s: not bound to %s (%s): it is on %s and "
@@ -117,49 +174,37 @@ enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d)
 		return EVFIO_REFUSED;
 	}
 	if (c->dry_run) {
-		ev_info(&c->log, "%s %s -> %s (%s) [dry run]", label,
-			d->driver[0] ? d->driver : "(none)", target, section);
+		ev_info(&c->log, "%s %s -> %s (%s)%s [dry run]", label,
+			d->driver[0] ? d->driver : "(none)", target, section, note);
 		return EVFIO_PLANNED;
 	}
 
 	snprintf(host, sizeof(host), "%s", d->driver);
-	r = write_attr(c, d, "driver_override", target);
-	if (r) {
-		ev_err(&c->log, "%s: not bound to %s (%s): driver_override: %s%s%s",
-		       label, target, section,
-		       r == -ENOENT ? "the device is gone" : strerror(-r),
-		       host[0] ? "; it stays on " : "", host);
-		return r == -ENOENT ? EVFIO_LOST : EVFIO_REFUSED;
-	}
-	if (!strcmp(host, target)) {
-		/* bound already (e.g. by ids=): the override keeps it so */
+	why[0] = '\0';
+	res = evfio_bind_move(c, d, why, sizeof(why));
+	if (res != EVFIO_BOUND && !strncmp(why, "driver_override:", 16))
+		ev_err(&c->log, "%s: not bound to %s (%s): %s", label, target,
+		       section, why);
+	else if (res == EVFIO_BOUND && !strcmp(host, target))
 		ev_info(&c->log, "%s already on %s, override set (%s)", label,
 			target, section);
-		return EVFIO_BOUND;
-	}
-	if (host[0]) {
+	else if (res == EVFIO_BOUND)
+		ev_info(&c->log, "%s %s -> %s (%s)%s", label,
+			host[0] ? host : "(none)", target, section, note);
+	return res;
+}
+
+int evfio_unbind_target(struct evfio_ctx *c, struct evfio_dev *d)
+{
+	int r = write_attr(c, d, "driver_override", "\n");
+
+	if (!r && !strcmp(d->driver, c->cfg.driver))
 		r = write_attr(c, d, "driver/unbind", d->bdf);
-		if (r) {
-			snprintf(why, sizeof(why), "unbind from %s failed: %s",
-				 host, strerror(-r));
-			return give_back(c, d, host, why);
-		}
-	}
-	r = probe(c, d);
-	if (r == 0)
+	if (!r)
+		r = probe(c, d);
+	if (!r)
 		r = evfio_dev_refresh(&c->fs, d);
-	if (r == 0 && !strcmp(d->driver, target)) {
-		ev_info(&c->log, "%s %s -> %s (%s)", label,
-			host[0] ? host : "(none)", target, section);
-		return EVFIO_BOUND;
-	}
-	if (r)
-		snprintf(why, sizeof(why), "bind to %s failed: %s", target,
-			 strerror(-r));
-	else
-		snprintf(why, sizeof(why), "%s refused the device (see dmesg)",
-			 target);
-	return give_back(c, d, host, why);
+	return r;
 }
 
 int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d)
@@ -178,24 +223,10 @@ int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d)
 		ev_info(&c->log, "%s %s -> host driver [dry run]", label, target);
 		return 0;
 	}
-	r = write_attr(c, d, "driver_override", "\n");
+	r = evfio_unbind_target(c, d);
 	if (r) {
-		ev_err(&c->log, "%s: driver_override: %s", label, strerror(-r));
-		return r;
-	}
-	if (!strcmp(d->driver, target)) {
-		r = write_attr(c, d, "driver/unbind", d->bdf);
-		if (r) {
-			ev_err(&c->log, "%s: unbind from %s: %s", label, target,
-			       strerror(-r));
-			return r;
-		}
-	}
-	r = probe(c, d);
-	if (!r)
-		r = evfio_dev_refresh(&c->fs, d);
-	if (r) {
-		ev_err(&c->log, "%s: reprobe: %s", label, strerror(-r));
+		ev_err(&c->log, "%s: release from %s: %s", label, target,
+		       strerror(-r));
 		return r;
 	}
 	ev_info(&c->log, "%s %s -> %s (released)", label, target,

@@ -123,6 +123,43 @@ static bool cmdline_says_off(struct evfio_ctx *c, struct evfio_opts *o)
 	return false;
 }
 
+/* Serial and model selectors: find out which NVMe candidates they take.
+ * A dry run only reads what is known; a bind may move candidates (see
+ * identify.c).  Returns the candidates that could not be identified. */
+static size_t identify(struct evfio_ctx *c, const struct evfio_opts *o,
+		       struct evfio_devlist *l)
+{
+	unsigned int ms = 10000;
+	size_t n = 0;
+
+	if (o->timeout && o->timeout * 1000 / 3 < ms)
+		ms = o->timeout * 1000 / 3;
+	for (size_t i = 0; i < l->n; i++)
+		n += l->devs[i].section &&
+		     evfio_section_needs_nvme_id(l->devs[i].section, &l->devs[i].id);
+	if (!n)
+		return 0;
+	if (!c->dry_run) {
+		/* method 1 binds candidates to it to ask their serial */
+		evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver, false);
+		return (size_t)evfio_identify_bind(c, l, ms);
+	}
+	evfio_identify_known(c, l, false, true);
+	for (size_t i = 0; i < l->n; i++) {
+		struct evfio_dev *d = &l->devs[i];
+		char label[64];
+
+		if (!d->section || !evfio_section_needs_nvme_id(d->section, &d->id))
+			continue;
+		evfio_dev_label(d, label, sizeof(label));
+		ev_info(&c->log, "%s: serial not known yet (%s): at boot it is read "
+			"before binding (%s) [dry run]", label, d->id_error,
+			d->section->name);
+		d->section = NULL;
+	}
+	return 0;
+}
+
 int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 {
 	struct evfio_devlist l;
@@ -145,6 +182,8 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 	if (scan(c, &(struct keep){ .c = c, .what = KEEP_SELECTED }, false, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
+	if (c->cfg.need & EVFIO_SCAN_NVME_ID)
+		n_fail = identify(c, o, &l);
 	evfio_safety_review(c, &l);
 
 	for (size_t i = 0; i < l.n; i++) {
@@ -161,7 +200,7 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 	if (n_sel == 0) {
 		ev_info(&c->log, "no PCI device matches %s", o->config);
 		evfio_devlist_free(&l);
-		return EVFIO_EXIT_OK;
+		return n_fail ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
 	}
 	if (n_todo && evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver,
 						 c->dry_run) < 0) {
@@ -199,10 +238,10 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 		}
 	}
 	evfio_devlist_free(&l);
-	if (n_already == n_sel && n_sel == 1)
+	if (n_already == n_sel && n_sel == 1 && !n_fail)
 		ev_info(&c->log, "nothing to do: the selected device is on %s",
 			c->cfg.driver);
-	else if (n_already == n_sel)
+	else if (n_already == n_sel && !n_fail)
 		ev_info(&c->log, "nothing to do: all %zu selected devices are on %s",
 			n_sel, c->cfg.driver);
 	else
@@ -210,6 +249,7 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 			"%s", n_sel, n_ok, c->dry_run ? "would be bound" : "bound",
 			n_already, c->cfg.driver, n_fail,
 			c->dry_run ? "would fail" : "failed");
+	/* "nothing to do" above must not hide a drive left unidentified */
 	return n_fail ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
 }
 
@@ -227,6 +267,7 @@ int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
 		 true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
+	evfio_identify_known(c, &l, true, false);
 	evfio_safety_review(c, &l);
 	if (o->json)
 		evfio_print_status_json(stdout, c, &l, o->all);
@@ -259,6 +300,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 	if (scan(c, &(struct keep){ .c = c, .what = KEEP_SELECTED }, true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
+	evfio_identify_known(c, &l, true, true);
 	errors = evfio_safety_review(c, &l);
 	if (!evfio_iommu_present(&c->fs)) {
 		ev_warn(&c->log, "no IOMMU groups in /sys/kernel/iommu_groups: the "
@@ -279,10 +321,20 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 			if (d->section != sec)
 				continue;
 			found++;
-			printf("  %s %s [%04x]: %s [%04x:%04x] driver %s\n", d->bdf,
+			printf("  %s %s [%04x]: %s [%04x:%04x] driver %s", d->bdf,
 			       d->class_name, d->id.class >> 8, d->dev_name,
 			       d->id.vendor, d->id.device,
 			       d->driver[0] ? d->driver : "(none)");
+			if (d->id.nvme_known)
+				printf(", serial %s", d->id.serial);
+			putchar('\n');
+			if (evfio_section_needs_nvme_id(sec, &d->id)) {
+				ev_warn(&c->log, "%s: serial unknown, [%s] may or "
+					"may not take it at boot: %s", d->bdf,
+					sec->name, d->id_error);
+				warnings++;
+				continue;
+			}
 			why = evfio_safety_refusal(d);
 			if (why && evfio_protect_why(&c->prot, d->bdf) &&
 			    !sec->allow_system)

@@ -30,10 +30,14 @@ enum {
 	KEY_CLASS = 1 << 2,
 	KEY_ALLOW_SYSTEM = 1 << 3,
 	KEY_UNKNOWN = 1 << 4,	/* an error is already reported there */
-	KEY_SELECTORS = KEY_IDS | KEY_ADDRESS | KEY_CLASS,
-	KEY_DRIVER = 1 << 8,
-	KEY_UNBIND = 1 << 9,
-	KEY_GROUP = 1 << 10,
+	KEY_SERIAL = 1 << 5,
+	KEY_MODEL = 1 << 6,
+	KEY_DSN = 1 << 7,
+	KEY_SELECTORS = KEY_IDS | KEY_ADDRESS | KEY_CLASS | KEY_SERIAL |
+			KEY_MODEL | KEY_DSN,
+	KEY_DRIVER = 1 << 10,
+	KEY_UNBIND = 1 << 11,
+	KEY_GROUP = 1 << 12,
 };
 
 static const struct keydef {
@@ -44,6 +48,9 @@ static const struct keydef {
 	{ "ids", KEY_IDS, false },
 	{ "address", KEY_ADDRESS, false },
 	{ "class", KEY_CLASS, false },
+	{ "serial", KEY_SERIAL, false },
+	{ "model", KEY_MODEL, false },
+	{ "dsn", KEY_DSN, false },
 	{ "allow-system-device", KEY_ALLOW_SYSTEM, false },
 	{ "driver", KEY_DRIVER, true },
 	{ "unbind", KEY_UNBIND, true },
@@ -409,6 +416,28 @@ static int add_token(const char *tok, void *data)
 		s->addrs[s->n_addrs++] = a;
 		return 0;
 	}
+	case KEY_SERIAL: {
+		char sn[EVFIO_SERIAL_MAX + 1];
+
+		msg = evfio_serial_parse(tok, sn, EVFIO_SERIAL_MAX);
+		if (msg)
+			break;
+		if (grow((void **)&s->serials, &s->n_serials, sizeof(sn)))
+			return -ENOMEM;
+		memcpy(s->serials[s->n_serials++], sn, sizeof(sn));
+		return 0;
+	}
+	case KEY_DSN: {
+		uint64_t v;
+
+		msg = evfio_dsn_parse(tok, &v);
+		if (msg)
+			break;
+		if (grow((void **)&s->dsns, &s->n_dsns, sizeof(v)))
+			return -ENOMEM;
+		s->dsns[s->n_dsns++] = v;
+		return 0;
+	}
 	default: {
 		struct evfio_class c;
 
@@ -423,7 +452,9 @@ static int add_token(const char *tok, void *data)
 	}
 	cfg_error(t->p, t->line, "invalid %s '%.40s': %s",
 		  t->bit == KEY_IDS ? "id" :
-		  t->bit == KEY_ADDRESS ? "address" : "class", tok, msg);
+		  t->bit == KEY_ADDRESS ? "address" :
+		  t->bit == KEY_SERIAL ? "serial" :
+		  t->bit == KEY_DSN ? "dsn" : "class", tok, msg);
 	return 0;
 }
 
@@ -557,6 +588,15 @@ static int on_key(void *user, const char *section, const char *name,
 				  "'allow-system-device': use yes or no", value);
 		return 1;
 	}
+	if (k->bit == KEY_MODEL) {
+		/* model names have blanks: the whole value is one name */
+		const char *msg = continuation ? "'model' takes a single value" :
+			evfio_serial_parse(value, s->model, EVFIO_MODEL_MAX);
+
+		if (msg)
+			cfg_error(p, line, "invalid model '%.40s': %s", value, msg);
+		return 1;
+	}
 	t = (struct token_ctx){ .p = p, .line = line, .bit = k->bit, .s = s };
 	r = evfio_for_each_token(value, add_token, &t);
 	return r == -ENOMEM ? 0 : 1;
@@ -620,11 +660,15 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 		for (size_t k = 0; k < s->n_classes; k++)
 			if (s->classes[k].digits == 6)
 				cfg->need |= EVFIO_SCAN_PROGIF;
+		if (s->n_dsns)
+			cfg->need |= EVFIO_SCAN_DSN;
+		if (s->n_serials || s->model[0])
+			cfg->need |= EVFIO_SCAN_NVME_ID;
 		if (!(s->keys & (KEY_SELECTORS | KEY_UNKNOWN)))
 			cfg_error(p, s->line,
 				  "section [%s] has no selectors: add ids, "
-				  "address or class, or remove it",
-				  s->name);
+				  "address, class, serial, model or dsn, or "
+				  "remove it", s->name);
 	}
 	return cfg->n_errors ? -EINVAL : 0;
 }
@@ -698,6 +742,8 @@ void evfio_config_free(struct evfio_config *cfg)
 		free(cfg->sections[i].ids);
 		free(cfg->sections[i].addrs);
 		free(cfg->sections[i].classes);
+		free(cfg->sections[i].serials);
+		free(cfg->sections[i].dsns);
 	}
 	free(cfg->sections);
 	cfg->sections = NULL;
@@ -770,14 +816,50 @@ static bool any_addr(const struct evfio_section *s, const struct evfio_ident *d)
 	return false;
 }
 
+static bool any_dsn(const struct evfio_section *s, const struct evfio_ident *d)
+{
+	for (size_t i = 0; i < s->n_dsns && d->has_dsn; i++)
+		if (s->dsns[i] == d->dsn)
+			return true;
+	return false;
+}
+
+static bool by_nvme_id(const struct evfio_section *s)
+{
+	return s->n_serials || s->model[0];
+}
+
+/* Exact, after the trimming evfio_trim_field did. */
+static bool nvme_id_match(const struct evfio_section *s,
+			  const struct evfio_ident *d)
+{
+	bool sn = !s->n_serials;
+
+	for (size_t i = 0; i < s->n_serials && !sn; i++)
+		sn = !strcmp(s->serials[i], d->serial);
+	return sn && (!s->model[0] || !strcmp(s->model, d->model));
+}
+
+/* A device whose serial is not read yet matches a serial or model
+ * selector when it is an NVMe controller: it is a candidate, to be
+ * identified before it is bound (evfio_section_needs_nvme_id). */
 bool evfio_section_match(const struct evfio_section *s,
 			 const struct evfio_ident *d)
 {
-	if (s->skipped || (!s->n_ids && !s->n_addrs && !s->n_classes))
+	if (s->skipped || (!s->n_ids && !s->n_addrs && !s->n_classes &&
+			   !s->n_dsns && !by_nvme_id(s)))
 		return false;
 	/* cheapest first */
 	return (!s->n_ids || any_id(s, d)) && (!s->n_classes || any_class(s, d)) &&
-	       (!s->n_addrs || any_addr(s, d));
+	       (!s->n_addrs || any_addr(s, d)) && (!s->n_dsns || any_dsn(s, d)) &&
+	       (!by_nvme_id(s) || (evfio_is_nvme(d) &&
+				   (!d->nvme_known || nvme_id_match(s, d))));
+}
+
+bool evfio_section_needs_nvme_id(const struct evfio_section *s,
+				 const struct evfio_ident *d)
+{
+	return by_nvme_id(s) && !d->nvme_known && evfio_is_nvme(d);
 }
 
 const struct evfio_section *

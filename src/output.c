@@ -23,7 +23,7 @@ static void modules_of(struct evfio_ctx *c, const struct evfio_dev *d,
 void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			const struct evfio_devlist *l, bool all)
 {
-	char mods[256];
+	char mods[256], dsn[24];
 	size_t shown = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
@@ -54,6 +54,15 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			fprintf(f, "\tIOMMU group: (none)\n");
 		fprintf(f, "\tdriver_override: %s\n",
 			d->override[0] ? d->override : "(none)");
+		if (d->id.has_dsn) {
+			evfio_dsn_format(d->id.dsn, dsn);
+			fprintf(f, "\tDevice Serial Number: %s\n", dsn);
+		}
+		if (d->id.nvme_known)
+			fprintf(f, "\tNVMe serial: %s, model: %s (read %s)\n",
+				d->id.serial, d->id.model, d->id_via);
+		else if (evfio_is_nvme(&d->id) && d->id_error[0])
+			fprintf(f, "\tNVMe serial: unknown (%s)\n", d->id_error);
 		if (d->section)
 			fprintf(f, "\tearly-vfio: selected by [%s]%s%s\n",
 				d->section->name,
@@ -92,7 +101,7 @@ static void json_str(FILE *f, const char *s)
 void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 			     const struct evfio_devlist *l, bool all)
 {
-	char mods[256];
+	char mods[256], dsn[24];
 	bool first = true;
 
 	fputs("{\n  \"config\": ", f);
@@ -133,6 +142,16 @@ void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 			fputs("null", f);
 		fputs(", \"driver_override\": ", f);
 		json_str(f, d->override);
+		fputs(", \"dsn\": ", f);
+		if (d->id.has_dsn)
+			evfio_dsn_format(d->id.dsn, dsn);
+		json_str(f, d->id.has_dsn ? dsn : NULL);
+		fputs(", \"serial\": ", f);
+		json_str(f, d->id.nvme_known ? d->id.serial : NULL);
+		fputs(", \"model\": ", f);
+		json_str(f, d->id.nvme_known ? d->id.model : NULL);
+		fputs(", \"serial_read\": ", f);
+		json_str(f, d->id.nvme_known ? d->id_via : NULL);
 		fputs(", \"section\": ", f);
 		json_str(f, d->section ? d->section->name : NULL);
 		fputs(", \"refused\": ", f);

@@ -123,6 +123,18 @@ int evfio_dev_refresh(const struct evfio_sysfs *fs, struct evfio_dev *d)
 	return 0;
 }
 
+/* The PCI Express Device Serial Number capability, as lspci -vv shows it:
+ * the upper dword first. */
+static void read_dsn(struct pci_dev *p, struct evfio_ident *id)
+{
+	struct pci_cap *cap = pci_find_cap(p, PCI_EXT_CAP_ID_DSN, PCI_CAP_EXTENDED);
+
+	id->has_dsn = cap != NULL;
+	if (cap)
+		id->dsn = ((uint64_t)pci_read_long(p, (int)cap->addr + 8) << 32) |
+			  pci_read_long(p, (int)cap->addr + 4);
+}
+
 /* Pass 1: what selectors look at. */
 static void fill_ident(struct pci_dev *p, struct evfio_dev *d, unsigned int need)
 {
@@ -142,6 +154,8 @@ static void fill_ident(struct pci_dev *p, struct evfio_dev *d, unsigned int need
 		d->id.subvendor = p->subsys_vendor_id;
 		d->id.subdevice = p->subsys_id;
 	}
+	if (need & EVFIO_SCAN_DSN)
+		read_dsn(p, &d->id);
 }
 
 /* Pass 2: the rest, for the devices a command keeps. */
@@ -156,6 +170,7 @@ static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
 	d->id.subvendor = p->subsys_vendor_id;
 	d->id.subdevice = p->subsys_id;
 	d->rev = p->rev_id;
+	read_dsn(p, &d->id);
 	d->garbled = !id_attr_ok(fs, d->bdf, "vendor") ||
 		     !id_attr_ok(fs, d->bdf, "device");
 

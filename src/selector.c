@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Selectors: vendor:device ids, PCI addresses and class prefixes.
+/* Selectors: vendor:device ids, PCI addresses, class prefixes, NVMe serial
+ * numbers and model names, PCIe Device Serial Numbers.
  *
  * The shape of each token is checked strictly first (libpci's parsers are
  * lenient: "1b36:00100" would parse as device 0x0100), then the fields are
@@ -110,6 +111,68 @@ const char *evfio_class_parse(const char *s, struct evfio_class *out)
 	out->value = (uint32_t)strtoul(s, NULL, 16);
 	out->digits = (unsigned int)len;
 	return NULL;
+}
+
+const char *evfio_serial_parse(const char *s, char *out, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > max)
+		return max == EVFIO_SERIAL_MAX ?
+			       "an NVMe serial number has 1 to 20 characters" :
+			       "an NVMe model name has 1 to 40 characters";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return "only printable ASCII characters can appear in "
+			       "an NVMe serial number or model name";
+	memcpy(out, s, len + 1);
+	return NULL;
+}
+
+const char *evfio_dsn_parse(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (strlen(s) != 23)
+		goto shape;
+	for (int i = 0; i < 8; i++) {
+		const char *b = s + 3 * i;
+
+		if (!is_hex(b, 2) || (i < 7 && b[2] != '-'))
+			goto shape;
+		v = (v << 8) | (uint64_t)strtoul((char[3]){ b[0], b[1], 0 }, NULL, 16);
+	}
+	*out = v;
+	return NULL;
+shape:
+	return "expected 8 hex bytes as 'lspci -vv' shows the Device Serial "
+	       "Number, e.g. 00-11-22-33-44-55-66-77";
+}
+
+void evfio_dsn_format(uint64_t dsn, char buf[24])
+{
+	for (int i = 0; i < 8; i++)
+		snprintf(buf + 3 * i, 4, i < 7 ? "%02x-" : "%02x",
+			 (unsigned int)(dsn >> (56 - 8 * i)) & 0xff);
+}
+
+void evfio_trim_field(char *out, const void *field, size_t len)
+{
+	const unsigned char *f = field;
+	size_t a = 0, b = len;
+
+	while (a < b && (f[a] == ' ' || f[a] == '\0'))
+		a++;
+	while (b > a && (f[b - 1] == ' ' || f[b - 1] == '\0'))
+		b--;
+	for (size_t i = a; i < b; i++)
+		*out++ = f[i] >= 0x20 && f[i] <= 0x7e ? (char)f[i] : '?';
+	*out = '\0';
+}
+
+bool evfio_is_nvme(const struct evfio_ident *d)
+{
+	return (d->class >> 8) == EVFIO_CLASS_NVME;
 }
 
 bool evfio_id_match(const struct evfio_id *id, const struct evfio_ident *d)
