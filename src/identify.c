@@ -208,7 +208,8 @@ static void write_record(struct evfio_ctx *c, const struct evfio_devlist *l)
 }
 
 /* A section's serials (and model) that no identified controller has. */
-static void warn_unmatched(struct evfio_ctx *c, const struct evfio_devlist *l)
+static void warn_unmatched(struct evfio_ctx *c, const struct evfio_devlist *l,
+			   int unread)
 {
 	for (size_t s = 0; s < c->cfg.n_sections; s++) {
 		const struct evfio_section *sec = &c->cfg.sections[s];
@@ -221,8 +222,9 @@ static void warn_unmatched(struct evfio_ctx *c, const struct evfio_devlist *l)
 					!strcmp(l->devs[i].id.serial, sec->serials[k]);
 			if (!found)
 				ev_warn(&c->log, "%s:%d: [%s]: no NVMe controller "
-					"has serial '%s'", c->cfg.path, sec->line,
-					sec->name, sec->serials[k]);
+					"%shas serial '%s'", c->cfg.path, sec->line,
+					sec->name, unread ? "whose serial could be "
+					"read " : "", sec->serials[k]);
 		}
 	}
 }
@@ -268,8 +270,14 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 		else if (d->driver[0] && strcmp(d->driver, c->cfg.driver))
 			snprintf(d->id_error, sizeof(d->id_error), "it is on %s, "
 				 "which cannot tell its serial", d->driver);
-		if (r && (!d->driver[0] || !strcmp(d->driver, c->cfg.driver)))
+		/* given back after method 1 failed, it may be on nvme now */
+		if (r && (!d->driver[0] || !strcmp(d->driver, c->cfg.driver) ||
+			  !strcmp(d->driver, "nvme"))) {
+			if (d->id_error[0])
+				ev_info(&c->log, "%s: cannot ask its serial %s; asking "
+					"the nvme driver", label, d->id_error);
 			r = via_driver(c, d, timeout_ms, &nvme_loaded);
+		}
 		if (r) {
 			ev_err(&c->log, "%s: cannot read its serial number, not bound "
 			       "(%s): %s", label, d->section->name, d->id_error);
@@ -297,7 +305,7 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 	}
 	if (any) {
 		write_record(c, l);
-		warn_unmatched(c, l);
+		warn_unmatched(c, l, failed);
 	}
 	return failed;
 }
@@ -305,6 +313,8 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 void evfio_identify_known(struct evfio_ctx *c, struct evfio_devlist *l,
 			  bool live, bool warn)
 {
+
+	int unread = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
 		struct evfio_dev *d = &l->devs[i];
@@ -329,7 +339,9 @@ void evfio_identify_known(struct evfio_ctx *c, struct evfio_devlist *l,
 		}
 		if (!r)
 			rematch(c, d);
+		else
+			unread += needs_id(d);
 	}
 	if (warn && c->cfg.need & EVFIO_SCAN_NVME_ID)
-		warn_unmatched(c, l);
+		warn_unmatched(c, l, unread);
 }

@@ -28,6 +28,8 @@
  * - vfio-pci probe refusals (vfio_pci_probe / vfio_pci_core_register_device):
  *   no iommu_group -> EINVAL; not a normal header (class 0604xx bridge) -> EINVAL;
  *   SR-IOV PF with sriov_numvfs > 0 -> EBUSY.
+ * - nvme probe of a device with .fakesys/nvme/BDF/serial (fs_nvme) creates nvme/nvme0/ with
+ *   state "live", serial and model; unbind from nvme removes it.
  * - other writable attributes (sriov_numvfs, remove, rescan, reset, new_id, ...) are written
  *   through to the file, and logged.
  *
@@ -40,6 +42,7 @@
  *                               sys/devices/pci0000:00/0000:03:00.0/driver_override
  *   FAKE_HANG=DRV:BDF           DRV's probe of BDF never returns (sleeps FAKE_HANG_SECS, default
  *                               600, interruptible by signals) - a driver stuck in probe
+ *   FAKE_NVME_DEAD=BDF          the nvme driver takes BDF but its controller never becomes live
  *   FAKE_VANISH=BDF             the device is hot-removed (its directory, bus link, driver and
  *                               iommu group links deleted) when its driver_override is first
  *                               opened for write, i.e. between scan and bind; open -> ENOENT
@@ -332,6 +335,45 @@ static void up_to_sys(const char *devdir, char *out, size_t size)
 			strncat(out, "../", size - strlen(out) - 1);
 }
 
+/* The nvme driver's controller directory, devdir/nvme/nvme0/{state,serial,model}, from
+ * .fakesys/nvme/BDF/{serial,model} (fs_nvme); its state is "live" unless FAKE_NVME_DEAD names
+ * the device ("connecting": the controller never becomes live). */
+static void put_line(const char *path, const char *s)
+{
+	int fd = real_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return;
+	if (real_write(fd, s, strlen(s)) < 0 || real_write(fd, "\n", 1) < 0)
+		fk_log("nvme: cannot write %s", path);
+	close(fd);
+}
+
+static void nvme_attach(const char *devdir, const char *bdf)
+{
+	char p[PATH_MAX], v[256];
+
+	snprintf(p, sizeof(p), "%s/.fakesys/nvme/%s/serial", top, bdf);
+	if (read_small(p, v, sizeof(v)) < 0)
+		return;
+	snprintf(p, sizeof(p), "%s/nvme", devdir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/nvme/nvme0", devdir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/nvme/nvme0/serial", devdir);
+	put_line(p, v);
+	snprintf(p, sizeof(p), "%s/.fakesys/nvme/%s/model", top, bdf);
+	if (read_small(p, v, sizeof(v)) < 0)
+		snprintf(v, sizeof(v), "Fake NVMe");
+	snprintf(p, sizeof(p), "%s/nvme/nvme0/model", devdir);
+	put_line(p, v);
+	snprintf(p, sizeof(p), "%s/nvme/nvme0/state", devdir);
+	put_line(p, env_has("FAKE_NVME_DEAD", bdf) ? "connecting" : "live");
+	fk_log("nvme %s: controller nvme0 created", bdf);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw);
+
 static int do_bind(const char *devdir, const char *bdf, const char *drv)
 {
 	char link[PATH_MAX], target[PATH_MAX], up[PATH_MAX];
@@ -347,6 +389,8 @@ static int do_bind(const char *devdir, const char *bdf, const char *drv)
 	unlink(link);
 	if (symlink(target, link) < 0)
 		return -errno;
+	if (!strcmp(drv, "nvme"))
+		nvme_attach(devdir, bdf);
 	return 0;
 }
 
@@ -358,6 +402,9 @@ static void do_unbind(const char *devdir, const char *bdf, const char *drv)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/bus/pci/drivers/%s/%s", sys, drv, bdf);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/nvme", devdir);
+	if (!strcmp(drv, "nvme") && exists(p))
+		nftw(p, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static const char *errname(int e)

@@ -17,6 +17,8 @@
 #       --override NAME           driver_override content           ((null))
 #       --sriov TOTAL:NUM         SR-IOV PF with sriov_totalvfs/sriov_numvfs
 #       --config-size N           size of the config file (64 or 256; 256)
+#       --dsn XX-XX-XX-XX-XX-XX-XX-XX a PCI Express capability and a Device Serial Number
+#                                 extended capability (config file of 4096 bytes)
 #   fs_attr  ROOT BDF ATTR VALUE  overwrite one attribute with raw VALUE (no newline added)
 #
 # The running system (what early-vfio's protection scan reads; see src/protect.c):
@@ -58,7 +60,7 @@ fs_init() {
 	: >"$r/sys/bus/pci/rescan"
 	: >"$r/sys/bus/pci/uevent"
 	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n' >"$r/proc/cmdline"
-	mkdir -p "$r/proc/self" "$r/sys/block" "$r/sys/class/block" "$r/sys/dev/block"
+	mkdir -p "$r/proc/self" "$r/sys/block" "$r/sys/class/block" "$r/sys/dev/block" "$r/run"
 	cat >"$r/proc/self/mountinfo" <<'EOF'
 21 26 0:20 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
 22 26 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
@@ -91,7 +93,7 @@ fs_dev() {
 	local r=$1 bdf=$2
 	shift 2
 	local ids=8086:2922 subsys=8086:5044 class=010601 rev=02 drv=ahci bound=1 cur=''
-	local group=auto override='' sriov='' cfgsize=256
+	local group=auto override='' sriov='' cfgsize=256 dsn=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--ids) ids=$2 ;;
@@ -105,6 +107,7 @@ fs_dev() {
 		--override) override=$2 ;;
 		--sriov) sriov=$2 ;;
 		--config-size) cfgsize=$2 ;;
+		--dsn) dsn=$2; cfgsize=4096 ;;
 		*) echo "fs_dev: unknown option $1" >&2; return 1 ;;
 		esac
 		shift 2
@@ -148,9 +151,24 @@ fs_dev() {
 	esc+="\\x$rev\\x${class:4:2}\\x${class:2:2}\\x${class:0:2}\\x00\\x00\\x$hdr\\x00"
 	{
 		printf '%b' "$esc"
-		head -c 32 /dev/zero
+		head -c 28 /dev/zero	# BARs and CardBus CIS pointer: subsystem ids at 0x2c
 		printf '%b' "$(fs_le16 "$sven")$(fs_le16 "$sdev")"
-		head -c $((cfgsize - 52)) /dev/zero
+		if [ -n "$dsn" ]; then
+			# 0x34: capabilities at 0x40, a PCI Express one (id 0x10); 0x100: the DSN
+			# extended capability (id 0x0003, version 1), low dword first, little-endian
+			local b
+			IFS=- read -ra b <<<"$dsn"
+			head -c 4 /dev/zero
+			printf '\x40'
+			head -c 11 /dev/zero
+			printf '\x10\x00'
+			head -c $((0x100 - 0x42)) /dev/zero
+			printf '\x03\x00\x01\x00'
+			printf '%b' "\\x${b[7]}\\x${b[6]}\\x${b[5]}\\x${b[4]}\\x${b[3]}\\x${b[2]}\\x${b[1]}\\x${b[0]}"
+			head -c $((cfgsize - 0x10c)) /dev/zero
+		else
+			head -c $((cfgsize - 48)) /dev/zero
+		fi
 	} >"$d/config"
 	ln -s ../../../bus/pci "$d/subsystem"
 	ln -s "../../../devices/pci0000:00/$bdf" "$r/sys/bus/pci/devices/$bdf"
@@ -185,6 +203,21 @@ fs_dev() {
 
 fs_attr() {
 	printf '%s' "$4" >"$1/sys/devices/pci0000:00/$2/$3"
+}
+
+# fs_nvme ROOT BDF SERIAL [MODEL]   the drive's Identify data, as the nvme driver shows it once
+# it holds the controller (fakekernel.so creates BDF/nvme/nvme0/{state,serial,model} when nvme
+# binds it); made now when BDF is already on nvme.
+fs_nvme() {
+	local r=$1 bdf=$2 d="$1/sys/devices/pci0000:00/$2"
+	mkdir -p "$r/.fakesys/nvme/$bdf"
+	printf '%s\n' "$3" >"$r/.fakesys/nvme/$bdf/serial"
+	printf '%s\n' "${4:-Fake NVMe}" >"$r/.fakesys/nvme/$bdf/model"
+	if [ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" = nvme ]; then
+		mkdir -p "$d/nvme/nvme0"
+		cp "$r/.fakesys/nvme/$bdf/serial" "$r/.fakesys/nvme/$bdf/model" "$d/nvme/nvme0/"
+		printf 'live\n' >"$d/nvme/nvme0/state"
+	fi
 }
 
 # fs_rel FROM TO: the relative link from directory FROM to TO (both under the same root)

@@ -335,6 +335,65 @@ static void section_matches_only_when_every_key_matches(void **state)
 	done(&run);
 }
 
+static void serial_model_and_dsn_keys_are_parsed(void **state)
+{
+	struct run run;
+	const struct evfio_section *s;
+
+	(void)state;
+	parse(&run, "[drives]\nserial = SN-A, SN-B\nmodel = Fake NVMe 1TB\n"
+		    "[nic]\ndsn = 00-11-22-33-44-55-66-77\n");
+	assert_int_equal(run.r, 0);
+	s = &run.cfg.sections[0];
+	assert_int_equal(s->n_serials, 2);
+	assert_string_equal(s->serials[1], "SN-B");
+	assert_string_equal(s->model, "Fake NVMe 1TB");
+	assert_int_equal(run.cfg.sections[1].n_dsns, 1);
+	assert_true(run.cfg.need & EVFIO_SCAN_NVME_ID);
+	assert_true(run.cfg.need & EVFIO_SCAN_DSN);
+	done(&run);
+	expect_one_error("[a]\nserial = 123456789012345678901\n",
+			 "test.conf:2: invalid serial '123456789012345678901': an NVMe "
+			 "serial number has 1 to 20 characters");
+	expect_one_error("[a]\ndsn = 00:11:22:33:44:55:66:77\n",
+			 "test.conf:2: invalid dsn '00:11:22:33:44:55:66:77'");
+	expect_one_error("[a]\nmodel = A\n  B\n",
+			 "test.conf:3: invalid model 'B': 'model' takes a single value");
+	expect_one_error("[a]\nserail = X\n",
+			 "test.conf:2: unknown key 'serail' (did you mean 'serial'?)");
+}
+
+static void serial_section_matches_nvme_candidates_until_identified(void **state)
+{
+	struct run run;
+	struct evfio_ident a = { .slot = 4, .vendor = 0x1b36, .device = 0x0010,
+				 .class = 0x010802 };
+	struct evfio_ident b = a, sata = { .slot = 3, .vendor = 0x8086,
+					   .device = 0x2922, .class = 0x010601 };
+	const struct evfio_section *s;
+
+	(void)state;
+	b.slot = 5;
+	parse(&run, "[b]\nserial = SN-B\n");
+	assert_int_equal(run.r, 0);
+	s = &run.cfg.sections[0];
+	/* serial unknown: every NVMe controller is a candidate, nothing else */
+	assert_ptr_equal(evfio_config_match(&run.cfg, &a), s);
+	assert_true(evfio_section_needs_nvme_id(s, &a));
+	assert_null(evfio_config_match(&run.cfg, &sata));
+	assert_false(evfio_section_needs_nvme_id(s, &sata));
+	/* once read, only the exact serial */
+	a.nvme_known = b.nvme_known = true;
+	strcpy(a.serial, "SN-A");
+	strcpy(b.serial, "SN-B");
+	assert_null(evfio_config_match(&run.cfg, &a));
+	assert_ptr_equal(evfio_config_match(&run.cfg, &b), s);
+	assert_false(evfio_section_needs_nvme_id(s, &b));
+	strcpy(b.serial, "SN-BB");
+	assert_null(evfio_config_match(&run.cfg, &b));
+	done(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +423,8 @@ int main(void)
 		cmocka_unit_test(iommu_group_policy_is_parsed),
 		cmocka_unit_test(allow_system_device_is_per_section),
 		cmocka_unit_test(section_matches_only_when_every_key_matches),
+		cmocka_unit_test(serial_model_and_dsn_keys_are_parsed),
+		cmocka_unit_test(serial_section_matches_nvme_candidates_until_identified),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

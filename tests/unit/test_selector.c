@@ -169,6 +169,58 @@ static void tokens_split_on_spaces_and_commas(void **state)
 	assert_string_equal(c.toks[3], "d");
 }
 
+static void serial_accepts_printable_ascii_up_to_its_field_size(void **state)
+{
+	char out[EVFIO_MODEL_MAX + 1];
+
+	(void)state;
+	assert_null(evfio_serial_parse("S4EWNX0R123456", out, EVFIO_SERIAL_MAX));
+	assert_string_equal(out, "S4EWNX0R123456");
+	assert_null(evfio_serial_parse("12345678901234567890", out, EVFIO_SERIAL_MAX));
+	assert_non_null(evfio_serial_parse("123456789012345678901", out, EVFIO_SERIAL_MAX));
+	assert_non_null(evfio_serial_parse("", out, EVFIO_SERIAL_MAX));
+	assert_non_null(evfio_serial_parse("caf\xc3\xa9", out, EVFIO_SERIAL_MAX));
+	assert_non_null(evfio_serial_parse("a\tb", out, EVFIO_SERIAL_MAX));
+	/* a model has blanks and 40 characters */
+	assert_null(evfio_serial_parse("Samsung SSD 980 PRO 1TB", out, EVFIO_MODEL_MAX));
+	assert_non_null(evfio_serial_parse("12345678901234567890123456789012345678901",
+					   out, EVFIO_MODEL_MAX));
+}
+
+static void dsn_reads_as_lspci_prints_it(void **state)
+{
+	uint64_t v = 0;
+	char buf[24];
+
+	(void)state;
+	assert_null(evfio_dsn_parse("00-11-22-33-44-55-66-77", &v));
+	assert_true(v == 0x0011223344556677ull);
+	evfio_dsn_format(v, buf);
+	assert_string_equal(buf, "00-11-22-33-44-55-66-77");
+	assert_null(evfio_dsn_parse("AA-bb-CC-dd-EE-ff-00-01", &v));
+	assert_true(v == 0xaabbccddeeff0001ull);
+	assert_non_null(evfio_dsn_parse("00:11:22:33:44:55:66:77", &v));
+	assert_non_null(evfio_dsn_parse("0011223344556677", &v));
+	assert_non_null(evfio_dsn_parse("00-11-22-33-44-55-66", &v));
+	assert_non_null(evfio_dsn_parse("00-11-22-33-44-55-66-7g", &v));
+	assert_non_null(evfio_dsn_parse("00-11-22-33-44-55-66-77-", &v));
+}
+
+static void identify_fields_lose_padding_and_unprintable_bytes(void **state)
+{
+	char out[EVFIO_SERIAL_MAX + 1];
+
+	(void)state;
+	evfio_trim_field(out, "  S4EWNX0R123456    ", 20);
+	assert_string_equal(out, "S4EWNX0R123456");
+	evfio_trim_field(out, "AB CD\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
+	assert_string_equal(out, "AB CD");
+	evfio_trim_field(out, "X\x01\xffY                ", 20);
+	assert_string_equal(out, "X??Y");
+	evfio_trim_field(out, "                    ", 20);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +232,9 @@ int main(void)
 		cmocka_unit_test(address_rejects_lenient_and_out_of_range_forms),
 		cmocka_unit_test(class_prefix_of_two_four_or_six_digits),
 		cmocka_unit_test(tokens_split_on_spaces_and_commas),
+		cmocka_unit_test(serial_accepts_printable_ascii_up_to_its_field_size),
+		cmocka_unit_test(dsn_reads_as_lspci_prints_it),
+		cmocka_unit_test(identify_fields_lose_padding_and_unprintable_bytes),
 	};
 
 	return cmocka_run_group_tests_name("selector", tests, NULL, NULL);

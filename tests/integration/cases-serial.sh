@@ -1,0 +1,238 @@
+# shellcheck shell=bash
+# Sourced by run.sh: NVMe serial / model selectors and PCIe Device Serial Numbers.
+#
+# The fake sysroot has no dev/vfio, so method 1 (Identify through VFIO) fails as it does on a
+# host without /dev/vfio, and every candidate is identified by method 2: the nvme driver takes
+# it (fakekernel.so makes nvme/nvme0/{state,serial,model} from fs_nvme's data) and the match is
+# moved to vfio-pci.  Method 1 itself needs a kernel: tests/vm proves it on a real boot.
+
+# Two NVMe controllers with the same vendor:device (1b36:0010), serials SN-A (03:00.0) and SN-B
+# (04:00.0), and an AHCI controller (00:1f.2) that no serial selector may touch.  With "boot"
+# they have no driver yet (before udev); with "host" both are on nvme already.
+nvme_twins() {
+	local state=$1 opt=(--unbound)
+	[ "$state" = host ] && opt=()
+	fs_dev "$T" 0000:00:1f.2
+	fs_dev "$T" 0000:03:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver nvme "${opt[@]}"
+	fs_dev "$T" 0000:04:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver nvme "${opt[@]}"
+	fs_nvme "$T" 0000:03:00.0 SN-A "Fake NVMe 1TB"
+	fs_nvme "$T" 0000:04:00.0 SN-B "Fake NVMe 1TB"
+}
+
+c_serial_picks_one_twin_at_boot() {
+	fx
+	nvme_twins boot
+	conf '[drive-b]' 'serial = SN-B'
+	ev bind
+	want_rc 0
+	want_target 0000:04:00.0
+	want_host 0000:03:00.0 nvme
+	want_driver 0000:00:1f.2 ahci
+	want_no_log '0000:00:1f.2'
+	want_err_line '0000:04:00.0' 'nvme -> vfio-pci (drive-b)' 'serial SN-B (read from the nvme driver)'
+	# why method 1 did not run is said once per device
+	want_err_line '0000:03:00.0' 'through VFIO' '/dev/vfio/vfio'
+}
+
+c_serial_on_host_driver() {
+	fx
+	nvme_twins host
+	conf '[drive-a]' 'serial = SN-A'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_host 0000:04:00.0 nvme
+	# the other twin is read from sysfs, never written
+	want_no_log '0000:04:00.0'
+	want_err_line '0000:03:00.0' 'nvme -> vfio-pci (drive-a)' 'read from the nvme driver'
+}
+
+c_serial_padding_trimmed() {
+	fx
+	nvme_twins boot
+	# what a drive reports: the 20-byte field padded with spaces
+	fs_nvme "$T" 0000:04:00.0 '  SN-B              ' 'Fake NVMe 1TB                           '
+	conf '[drive-b]' 'serial = SN-B' 'model = Fake NVMe 1TB'
+	ev bind
+	want_rc 0
+	want_target 0000:04:00.0
+	want_host 0000:03:00.0 nvme
+}
+
+c_serial_several_one_missing() {
+	fx
+	nvme_twins boot
+	conf '[drives]' 'serial = SN-A, SN-C'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_host 0000:04:00.0 nvme
+	want_err_line 'early-vfio.conf:1' '[drives]' "no NVMe controller has serial 'SN-C'"
+}
+
+c_serial_and_address() {
+	fx
+	nvme_twins boot
+	# SN-A is at 03:00.0, not 04:00.0: both keys must hold
+	conf '[x]' 'address = 04:00.0' 'serial = SN-A'
+	ev bind
+	want_rc 0
+	# 03:00.0 is no candidate (wrong address): untouched, still waiting for its driver
+	want_driver 0000:03:00.0 none
+	want_no_log '0000:03:00.0'
+	# 04:00.0 was read (SN-B) and given back
+	want_host 0000:04:00.0 nvme
+	conf '[x]' 'address = 03:00.0' 'serial = SN-A'
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+	want_host 0000:04:00.0 nvme
+}
+
+c_serial_matches_nothing() {
+	fx
+	nvme_twins boot
+	conf '[ghost]' 'serial = NOPE'
+	ev bind
+	want_rc 0
+	want_host 0000:03:00.0 nvme
+	want_host 0000:04:00.0 nvme
+	want_err_line '[ghost]' "no NVMe controller has serial 'NOPE'"
+	want_err 'no PCI device matches'
+	[ -n "$(ls "$T/sys/bus/pci/drivers/vfio-pci" | grep '^0000:')" ] && fail "a device is on vfio-pci"
+}
+
+c_model_alone_selects() {
+	fx
+	nvme_twins boot
+	fs_nvme "$T" 0000:04:00.0 SN-B "Other Model 2TB"
+	conf '[big]' 'model = Other Model 2TB'
+	ev bind
+	want_rc 0
+	want_target 0000:04:00.0
+	want_host 0000:03:00.0 nvme
+}
+
+c_serial_controller_never_live() {
+	fx
+	nvme_twins boot
+	FAKE_ENV=(FAKE_NVME_DEAD=0000:04:00.0)
+	conf '[drive-b]' 'serial = SN-B'
+	ev --timeout 3 bind
+	want_rc 64
+	want_driver 0000:04:00.0 nvme
+	want_override 0000:04:00.0 '(null)'
+	want_host 0000:03:00.0 nvme
+	want_err_line '0000:04:00.0' 'cannot read its serial number, not bound (drive-b)' 'did not become live'
+	want_err "whose serial could be read has serial 'SN-B'"
+}
+
+c_serial_protected_candidate_untouched() {
+	fx
+	nvme_twins boot
+	mkdir -p "$T/etc"
+	printf '0000:03:00.0\t/ (root) (/dev/nvme0n1p2)\n' >"$T/etc/early-vfio.protected"
+	conf '[drive-b]' 'serial = SN-B'
+	ev bind
+	want_rc 0
+	want_target 0000:04:00.0
+	# the root drive is not even moved to read its serial
+	want_no_log '0000:03:00.0'
+	want_driver 0000:03:00.0 none
+}
+
+c_serial_dry_run_moves_nothing() {
+	fx
+	nvme_twins boot
+	conf '[drive-b]' 'serial = SN-B'
+	ev bind --dry-run
+	want_rc 0
+	want_no_writes
+	want_err_line '0000:04:00.0' 'serial not known yet' 'at boot it is read before binding'
+}
+
+c_serial_status_and_check() {
+	fx
+	nvme_twins host
+	conf '[drive-b]' 'serial = SN-B'
+	# a running host: check resolves the serials from the nvme driver, names the drive it takes
+	ev check
+	want_rc 0
+	want_no_writes
+	want_out_line '0000:04:00.0' 'driver nvme' 'serial SN-B'
+	grep -qF '0000:03:00.0' "$T/.out" && fail "check lists 03:00.0 (SN-A) under [drive-b]"
+	ev bind
+	want_rc 0
+	want_target 0000:04:00.0
+	# on vfio-pci the nvme driver cannot show the serial any more: status has it from the boot
+	ev status
+	want_rc 0
+	awk '/^0000:04:00.0 /,/^$/' "$T/.out" | grep -qF 'NVMe serial: SN-B, model: Fake NVMe 1TB' ||
+		fail "status shows no 'NVMe serial: SN-B' under 04:00.0"
+	ev status -a --json
+	want_rc 0
+	python3 - "$T/.out" <<'EOF' || fail "status --json: serial/model of 03:00.0 and 04:00.0 wrong"
+import json, sys
+devs = {d["address"]: d for d in json.load(open(sys.argv[1]))["devices"]}
+a, b = devs["0000:03:00.0"], devs["0000:04:00.0"]
+assert a["serial"] == "SN-A" and a["serial_read"] == "from the nvme driver", a
+assert b["serial"] == "SN-B" and b["model"] == "Fake NVMe 1TB" and b["driver"] == "vfio-pci", b
+assert devs["0000:00:1f.2"]["serial"] is None
+EOF
+}
+
+c_serial_check_unknown_warns() {
+	fx
+	nvme_twins boot
+	conf '[drive-b]' 'serial = SN-B'
+	ev check
+	want_rc 0
+	want_no_writes
+	want_err_line '0000:04:00.0' 'serial unknown' 'no driver holds it'
+}
+
+c_dsn_selects_one_of_twins() {
+	fx
+	fs_dev "$T" 0000:05:00.0 --ids 8086:10d3 --class 020000 --driver e1000e --dsn 52-54-00-ff-ff-12-34-56
+	fs_dev "$T" 0000:06:00.0 --ids 8086:10d3 --class 020000 --driver e1000e --dsn 52-54-00-ff-ff-12-34-57
+	conf '[nic]' 'dsn = 52-54-00-FF-FF-12-34-57'
+	ev bind
+	want_rc 0
+	want_target 0000:06:00.0
+	want_host 0000:05:00.0 e1000e
+	want_no_log '0000:05:00.0'
+	ev status -a
+	awk '/^0000:05:00.0 /,/^$/' "$T/.out" | grep -qF 'Device Serial Number: 52-54-00-ff-ff-12-34-56' ||
+		fail "status shows no DSN under 05:00.0"
+	ev status --json
+	python3 - "$T/.out" <<'EOF' || fail "status --json: dsn of 06:00.0 wrong"
+import json, sys
+devs = {d["address"]: d for d in json.load(open(sys.argv[1]))["devices"]}
+assert devs["0000:06:00.0"]["dsn"] == "52-54-00-ff-ff-12-34-57", devs
+EOF
+}
+
+c_dsn_absent_matches_nothing() {
+	fx
+	fs_dev "$T" 0000:05:00.0 --ids 8086:10d3 --class 020000 --driver e1000e
+	conf '[nic]' 'dsn = 00-00-00-00-00-00-00-00'
+	ev bind
+	want_rc 0
+	want_no_writes
+	want_err 'no PCI device matches'
+}
+
+t "serial: of two identical NVMe drives at boot, the one with the serial goes to vfio-pci, the other to nvme" c_serial_picks_one_twin_at_boot
+t "serial: drives already on nvme: the match is moved, its twin is never written" c_serial_on_host_driver
+t "serial and model are compared after trimming the drive's padding spaces" c_serial_padding_trimmed
+t "several serials in one section: each match is bound, a serial no drive has is warned about" c_serial_several_one_missing
+t "serial + address: both must hold" c_serial_and_address
+t "a serial that matches nothing: warning, nothing bound, every candidate back on nvme" c_serial_matches_nothing
+t "model alone selects the drives of that model" c_model_alone_selects
+t "a controller that never becomes live: not bound, exit 64, left on nvme with no override" c_serial_controller_never_live
+t "a protected NVMe drive is not moved, even to read its serial" c_serial_protected_candidate_untouched
+t "bind --dry-run with serial selectors writes nothing and says the serial is read at boot" c_serial_dry_run_moves_nothing
+t "check names the drive a serial takes; status shows serials, on vfio-pci from the boot's record" c_serial_status_and_check
+t "check warns that a candidate with no driver has an unknown serial" c_serial_check_unknown_warns
+t "dsn: of two identical NICs, the one with the Device Serial Number is bound; status shows DSNs" c_dsn_selects_one_of_twins
+t "dsn on a device without the capability matches nothing" c_dsn_absent_matches_nothing
