@@ -33,13 +33,15 @@ echo "reached $(uname -r)"
 section cmdline
 cat /proc/cmdline
 section pci
-# address vendor:device class driver iommu_group (machine-readable twin of lspci -knn)
+# address vendor:device class driver iommu_group driver_override (machine-readable twin of
+# lspci -knn; "-" for no driver or no group; the override as sysfs shows it, "(null)" when unset)
 for d in /sys/bus/pci/devices/*; do
 	drv=-
 	[ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
 	grp=-
 	[ -e "$d/iommu_group" ] && grp=$(basename "$(readlink "$d/iommu_group")")
-	echo "${d##*/} $(sed 's/^0x//' "$d/vendor"):$(sed 's/^0x//' "$d/device") $(sed 's/^0x//' "$d/class") $drv $grp"
+	ovr=$(cat "$d/driver_override" 2>/dev/null || echo -)
+	echo "${d##*/} $(sed 's/^0x//' "$d/vendor"):$(sed 's/^0x//' "$d/device") $(sed 's/^0x//' "$d/class") $drv $grp ${ovr:--}"
 done
 section lspci
 lspci -knn 2>&1
@@ -53,7 +55,7 @@ done
 # Scenario-specific init scripts (guest-protected-root.sh) leave their own "## ..." sections here.
 [ -r /run/evfio-extra ] && cat /run/evfio-extra
 section dmesg
-dmesg 2>&1
+dmesg --color=never 2>&1
 echo "==EVFIO-END=="
 
 sync

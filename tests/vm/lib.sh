@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Shared by tests/vm/run.sh (make check) and scripts/demo.sh (make demo): build a Debian bookworm
-# guest with early-vfio installed, build its initramfs with a given config, boot it in QEMU (TCG,
-# q35 + intel-iommu) with twin AHCI controllers and two NVMe controllers, and read back what the
-# guest saw. Source it from bash; it sets no shell options of its own.
+# Shared by tests/vm/run.sh (make check) and scripts/demo.sh (make demo): build a Debian guest
+# (bookworm by default; trixie, with or without the trixie-backports kernel, for run.sh's other
+# rows) with early-vfio installed, build its initramfs with a given config, boot it in QEMU (TCG,
+# q35 + intel-iommu, or amd-iommu) with twin AHCI controllers and two NVMe controllers, and read
+# back what the guest saw. Source it from bash; it sets no shell options of its own.
 #
 # Guest PCI layout (all on pcie.0):
 #   00:1f.2  built-in ICH9 AHCI [8086:2922]  root disk (1500M)        must stay on ahci
@@ -13,7 +14,8 @@
 # Knobs: KEEP=1 keeps the work directory, VERBOSE=1 shows command output and serial logs,
 # EVFIO_VM_CACHE (default .cache/vm), EVFIO_VM_TIMEOUT (per boot, default 300 s),
 # EVFIO_VM_BINARY=FILE installs FILE instead of `make install` (to try a harness change without
-# a build).
+# a build), VM_SUITE=bookworm|trixie and VM_BACKPORTS=0|1 pick the release for vm_setup,
+# VM_IOMMU=intel|amd (default intel) the guest's vIOMMU for vm_boot.
 
 EVFIO_TOP=${EVFIO_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 EVFIO_VM_CACHE=${EVFIO_VM_CACHE:-$EVFIO_TOP/.cache/vm}
@@ -107,13 +109,16 @@ vm_chroot()
 
 vm_kver() { find "$1/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1; }
 
-# Set up $VM_WORK: a fresh copy of the cached rootfs with early-vfio installed and the guest
-# check as init, the root disk image, and the empty data disks. Sets VM_TREE and VM_KVER.
+# Set up $VM_WORK: a fresh copy of the cached rootfs of release $VM_SUITE (default bookworm; with
+# VM_BACKPORTS=1 the one with the $VM_SUITE-backports kernel, see scripts/vm-rootfs.sh) with
+# early-vfio installed and the guest check as init, the root disk image, and the empty data disks.
+# Sets VM_TREE and VM_KVER.
 vm_setup()
 {
-	local rootfs t0
+	local rootfs t0 suite=${VM_SUITE:-bookworm} bpo=${VM_BACKPORTS:-0}
 	t0=$(vm_now)
-	rootfs=$("$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE") || vm_die "could not build the rootfs"
+	rootfs=$(EVFIO_VM_SUITE=$suite EVFIO_VM_BACKPORTS=$bpo "$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE") ||
+		vm_die "could not build the $suite rootfs (backports: $bpo)"
 	VM_TREE=$VM_WORK/tree
 	cp -a --reflink=auto "$rootfs" "$VM_TREE"
 	rm -f "$VM_TREE/.evfio-rootfs-ready"
@@ -131,7 +136,7 @@ vm_setup()
 	truncate -s 32M "$VM_WORK/ahci2.img"
 	truncate -s 48M "$VM_WORK/nvme-a.img"
 	truncate -s 64M "$VM_WORK/nvme-b.img"
-	vm_log "guest prepared in $(($(vm_now) - t0)) s (kernel $VM_KVER)"
+	vm_log "guest prepared in $(($(vm_now) - t0)) s ($suite, kernel $VM_KVER)"
 }
 
 # vm_install_guest_scripts TREE   the guest inits (tests/vm/guest-NAME.sh as /sbin/evfio-guest-NAME;
@@ -191,18 +196,26 @@ vm_update_initramfs()
 # vm_boot NAME INITRD [APPEND...]   boot the guest; its report goes to $VM_WORK/NAME.out (empty
 # when the guest never got there), the raw serial log to $VM_WORK/NAME.serial. Returns QEMU's status.
 # The root disk is $VM_WORK/root.img with snapshot=on (writes are thrown away); set VM_BOOT_ROOT=FILE
-# and VM_BOOT_SNAPSHOT=off for a boot whose writes must stay on the disk.
+# and VM_BOOT_SNAPSHOT=off for a boot whose writes must stay on the disk. VM_IOMMU=amd boots with
+# -device amd-iommu (Linux turns AMD-Vi on from the IVRS table, no option) instead of intel-iommu
+# with intel_iommu=on.
 vm_boot()
 {
 	local name=$1 initrd=$2 rc=0 t0 w=$VM_WORK
 	local root=${VM_BOOT_ROOT:-$VM_WORK/root.img} snap=${VM_BOOT_SNAPSHOT:-on}
+	local iommu=intel-iommu iommu_opt=intel_iommu=on
 	shift 2
+	case ${VM_IOMMU:-intel} in
+	intel) ;;
+	amd) iommu=amd-iommu iommu_opt= ;;
+	*) vm_log "VM_IOMMU=$VM_IOMMU: intel or amd"; return 1 ;;
+	esac
 	t0=$(vm_now)
 	timeout --kill-after=10 "$EVFIO_VM_TIMEOUT" qemu-system-x86_64 \
 		-accel tcg -cpu max -M q35 -m 1024 -smp 2 \
-		-device intel-iommu \
+		-device "$iommu" \
 		-kernel "$VM_TREE/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
-		-append "root=UUID=$VM_ROOT_UUID ro console=ttyS0 intel_iommu=on panic=-1 log_buf_len=8M init=/sbin/evfio-guest-check $*" \
+		-append "root=UUID=$VM_ROOT_UUID ro console=ttyS0 $iommu_opt panic=-1 log_buf_len=8M init=/sbin/evfio-guest-check $*" \
 		-no-reboot -display none -vga none -nic none -monitor none -serial "file:$w/$name.serial" \
 		-drive "if=none,id=root,file=$root,format=raw,snapshot=$snap" \
 		-device ide-hd,drive=root,bus=ide.0 \
@@ -216,7 +229,7 @@ vm_boot()
 	# Strip CR and terminal escape sequences, keep what is between the guest's markers.
 	sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$w/$name.serial" 2>/dev/null |
 		awk '/==EVFIO-END==/ { exit } f { print } /==EVFIO-BEGIN==/ { f = 1 }' >"$w/$name.out"
-	vm_log "boot ($name): QEMU status $rc in $(($(vm_now) - t0)) s"
+	vm_log "boot ($name, ${VM_KVER}, $iommu): QEMU status $rc in $(($(vm_now) - t0)) s"
 	if vm_verbose; then
 		vm_log "serial log of $name:"
 		sed 's/\r//g' "$w/$name.serial" >&2

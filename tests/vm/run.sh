@@ -1,16 +1,38 @@
 #!/bin/bash
-# End-to-end test (part of `make check`): install early-vfio into a Debian bookworm guest, build its
-# initramfs with update-initramfs, boot it in QEMU (TCG, q35 + intel-iommu) and check from inside
-# the guest which driver holds each storage controller and which disks exist.
+# End-to-end test (part of `make check`): install early-vfio into Debian guests, build their
+# initramfs with each release's own update-initramfs in a chroot, boot them in QEMU (TCG, q35 with
+# an Intel or AMD vIOMMU) and check from inside the guest which driver holds each storage
+# controller and which disks exist.
 #
-#   tests/vm/run.sh            all scenarios; one PASS:/FAIL: line per assertion, then "N passed, N failed"
+#   tests/vm/run.sh            every row; one "PASS: [ROW] scenario: ..." or FAIL: line per
+#                              assertion, then a table (row, kernel the guest ran, scenarios and
+#                              assertions passed/failed) and "N passed, N failed"
+#   EVFIO_VM_ROWS=trixie tests/vm/run.sh   only rows 2-4 ("bookworm" is rows 1 and 5; default both)
 #   KEEP=1 tests/vm/run.sh     keep the work directory (serial logs, initrds, update-initramfs logs)
 #   VERBOSE=1 tests/vm/run.sh  show update-initramfs output and the guests' serial consoles
 #
-# Needs root (debootstrap, chroot) and qemu-system-x86; exits 77 (skip) without them. The rootfs is
-# built once and cached in .cache/vm (scripts/vm-rootfs.sh); delete that directory to rebuild it.
+# Needs root (debootstrap, chroot) and qemu-system-x86; exits 77 (skip) without them. Each rootfs is
+# built once and cached in .cache/vm (scripts/vm-rootfs.sh); delete that directory to rebuild them.
+# On a cold cache the trixie ones are built in the background while rows 1 and 5 run.
 #
-# Scenarios (configs in tests/vm/scenarios/):
+# Rows (the same guest hardware in each, see lib.sh; the kernel version is read from the guest):
+#   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8
+#   2 trixie-6.12              Debian 13 with its kernel, intel-iommu: scenarios 3 (no config),
+#                              1 (by-address), 5 (off), 2 (by-ids)
+#   3 trixie-backports-X.Y     Debian 13 with linux-image-amd64 from trixie-backports, the 6.12
+#                              kernel purged: scenario 1 (by-address)
+#   4 trixie-6.12-amd-iommu    row 2's by-address image booted with -device amd-iommu instead of
+#                              intel-iommu (no intel_iommu=on): binds as in row 2; the IOMMU's own
+#                              PCI function (class 0806, no IOMMU group) is not on vfio-pci, has no
+#                              driver_override and is named in no early-vfio log line
+#   5 bookworm-6.1-host-driver scenario 6 (preloaded) on row 1's guest
+# Every image with a config, in every row: the early-vfio binary in it is static (file -L), and
+# every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for that tree's kernel is
+# in it (lsinitramfs).
+#
+# Scenarios (configs in tests/vm/scenarios/). To add one to row 1: a config there, then in
+# rows_bookworm a build_image NAME CONF call and a boot_and_check NAME INITRD "" "DRIVERS" call,
+# DRIVERS being the drivers expected on 03.0 04.0 05.0.
 #   1 by-address  00:03.0 (the twin of the boot AHCI 00:1f.2, same IDs) and NVMe 00:04.0 by address
 #   2 by-ids      ids: both NVMe [1b36:0010]; ids + address: only the AHCI twin; a never-matching section
 #   3 no config   the hook adds nothing, every controller keeps its host driver
@@ -18,7 +40,9 @@
 #                 noconf image byte for byte, so scenario 3's boot covers it)
 #   5 off         the by-address image booted with early-vfio=off: nothing bound, "disabled" logged
 #   5b skip       the by-address image with early-vfio.skip=nvme-a early-vfio.debug: only 00:03.0 bound
-#   6 preloaded   ahci/nvme loaded before early-vfio (as if built in): unbound, then bound to vfio-pci
+#   6 preloaded   ahci/nvme loaded before early-vfio (as if built in): 00:03.0 is taken from ahci and
+#                 00:04.0 from nvme (the kernel log says "<bdf> [...] ahci -> vfio-pci"), their disks
+#                 leave /sys/block, the boot AHCI is untouched
 #   7 protected   in the booted guest (not a chroot), update-initramfs -u with 03.0 + 04.0 succeeds and
 #                 records 00:1f.2 as protected; with [oops] address = 00:1f.2 (the root disk's
 #                 controller) it fails and leaves the image alone; the same disk boots that image
@@ -26,7 +50,7 @@
 #   8 deb         the package from scripts/mkdeb.sh (make deb) installed with dpkg -i in a copy of the
 #                 rootfs (scripts/deb/test-install.sh), 03.0 + 04.0 by address, static binary in the
 #                 image; after dpkg --purge the image has no early-vfio file and binds nothing
-# Every boot's serial log (kernel timestamps) is copied to .cache/vm/logs/ for
+# Every boot's serial log (kernel timestamps) of row 1 is copied to .cache/vm/logs/ for
 # tests/bench/vm-boot-cost.sh: noconf.serial is a boot without early-vfio, by-address.serial one with.
 # Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
 # the hook prints its Proxmox hint when proxmox-boot-tool is installed.
@@ -39,18 +63,76 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 scen=$here/scenarios
 
+# --- results: per assertion, per scenario, per row -----------------------------------------------
+
 passed=0
 failed=0
-pass() { printf 'PASS: %s\n' "$*"; passed=$((passed + 1)); }
-fail() { printf 'FAIL: %s\n' "$*"; failed=$((failed + 1)); }
+row=setup		# the row the next assertions belong to (row_begin)
+rows=()			# rows in the order they began
+declare -A row_release=() row_iommu=() row_kernel=() row_pass=() row_fail=() scen_fail=()
+declare -A row_scens=()	# ROW -> its scenario names, one a line, in the order of their first assertion
+# tally 1|0 DESCRIPTION   count one assertion for $row and its scenario (DESCRIPTION up to the first ':')
+tally() {
+	local s=${2%%:*} k
+	k="$row|$s"
+	if [ -z "${scen_fail[$k]+x}" ]; then
+		scen_fail[$k]=0
+		row_scens[$row]+="$s"$'\n'
+	fi
+	if [ "$1" = 1 ]; then
+		row_pass[$row]=$((${row_pass[$row]:-0} + 1))
+	else
+		row_fail[$row]=$((${row_fail[$row]:-0} + 1))
+		scen_fail[$k]=$((scen_fail[$k] + 1))
+	fi
+}
+pass() { printf 'PASS: [%s] %s\n' "$row" "$*"; passed=$((passed + 1)); tally 1 "$*"; }
+fail() { printf 'FAIL: [%s] %s\n' "$row" "$*"; failed=$((failed + 1)); tally 0 "$*"; }
 # check DESCRIPTION COMMAND...   PASS if the command succeeds
 check() {
 	local what=$1
 	shift
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
+# row_begin NAME RELEASE IOMMU   the assertions that follow belong to row NAME
+row_begin() {
+	row=$1
+	if [ -z "${row_release[$row]+x}" ]; then
+		rows+=("$row")
+		row_release[$row]=$2
+		row_iommu[$row]=$3
+	fi
+}
+# kshort KVER   6.12.117+deb13-amd64 -> 6.12
+kshort() { printf '%s' "$1" | cut -d. -f1,2; }
+
+# summary   one line per row: the kernel its guests ran (uname -r), scenarios and assertions
+# passed/failed (a scenario passes when all its assertions in that row pass), failed scenarios named
+summary() {
+	local r s sp sf
+	[ "${#rows[@]}" -gt 0 ] || return 0
+	printf '\n%-26s %-22s %-11s %-24s %-10s %s\n' ROW RELEASE IOMMU "KERNEL (guest uname -r)" \
+		SCENARIOS ASSERTIONS
+	for r in "${rows[@]}"; do
+		sp=0
+		sf=0
+		while IFS= read -r s; do
+			[ -n "$s" ] || continue
+			if [ "${scen_fail[$r|$s]}" = 0 ]; then sp=$((sp + 1)); else sf=$((sf + 1)); fi
+		done <<<"${row_scens[$r]:-}"
+		printf '%-26s %-22s %-11s %-24s %-10s %s\n' "$r" "${row_release[$r]}" "${row_iommu[$r]}" \
+			"${row_kernel[$r]:-(no guest)}" "$sp ok, $sf failed" \
+			"${row_pass[$r]:-0} passed, ${row_fail[$r]:-0} failed"
+		while IFS= read -r s; do
+			[ -n "$s" ] && [ "${scen_fail[$r|$s]}" != 0 ] && printf '    failed: %s\n' "$s"
+		done <<<"${row_scens[$r]:-}"
+	done
+	echo
+}
+
 prot_pid=
 deb_pid=
+prefetch_pid=
 finish() {
 	# A setup error while scenario 7's guest or scenario 8's install test still runs in the
 	# background: stop its child (timeout -> QEMU; test-install.sh unmounts on TERM) and wait.
@@ -61,6 +143,10 @@ finish() {
 			wait "$p" 2>/dev/null
 		fi
 	done
+	# The trixie rootfs build is left to finish (debootstrap mounts inside its target): a few
+	# minutes at most, and the next run finds it cached.
+	[ -n "$prefetch_pid" ] && wait "$prefetch_pid" 2>/dev/null
+	summary
 	printf '%d passed, %d failed\n' "$passed" "$failed"
 	[ "$failed" = 0 ]
 	exit
@@ -75,64 +161,21 @@ if [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 vm_check_tools 0 || { fail "host tools for the VM test are installed"; finish; }
 
+want_rows=${EVFIO_VM_ROWS:-bookworm trixie}
+want_row() { case " $want_rows " in *" $1 "*) return 0 ;; esac; return 1; }
+
 t_start=$(vm_now)
 vm_workdir_new
-vm_setup
-W=$VM_WORK
+base=$VM_WORK
+W=$base
 
-# Scenario 7 boots first and in the background: update-initramfs inside a TCG guest takes minutes,
-# mostly one busy vCPU, so it overlaps with the image builds in the chroot (the guest builds with
-# MODULES=dep + nvme; EVFIO_VM_MODULES_MOST=1 keeps MODULES=most, >10 min). Its root disk is a copy
-# of root.img that keeps the guest's writes (the image it builds, the config it restores), from
-# the image debootstrap built (no early-vfio yet).
-prot_disk=$W/protected.img
-cp --sparse=always "$W/root.img" "$prot_disk"
-cp "$VM_TREE/boot/initrd.img-$VM_KVER" "$W/pristine.initrd"
-t_prot=$(vm_now)
-prot_append=
-prot_timeout=900	# about 2 min unloaded
-if [ "${EVFIO_VM_MODULES_MOST:-0}" != 0 ]; then
-	prot_append=evfio.modules=most
-	prot_timeout=3000
+# Rows 2-4 need the trixie rootfs and the one with the backports kernel (cached like bookworm's).
+# On a cold cache they are built while rows 1 and 5 run: debootstrap is mostly network and disk.
+if want_row trixie; then
+	EVFIO_VM_SUITE=trixie EVFIO_VM_BACKPORTS=1 "$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE" \
+		>"$base/rootfs-trixie.log" 2>&1 &
+	prefetch_pid=$!
 fi
-VM_BOOT_ROOT=$prot_disk VM_BOOT_SNAPSHOT=off EVFIO_VM_TIMEOUT=${EVFIO_VM_PROTECTED_TIMEOUT:-$prot_timeout} \
-	vm_boot protected "$W/pristine.initrd" init=/sbin/evfio-guest-protected-root $prot_append &
-prot_pid=$!
-
-# Scenario 8: the Debian package. scripts/deb/test-install.sh installs it with dpkg -i into an
-# overlay of the cached rootfs (the update-initramfs trigger), writes the by-address config,
-# rebuilds, purges, and saves both images; its ok:/FAIL: lines become assertions below. It runs in
-# the background too: update-initramfs is mostly one busy CPU, and the chroot builds take another.
-deb_images=$W/deb-images
-mkdir -p "$deb_images"
-deb=${EVFIO_VM_DEB:-}
-if [ -z "$deb" ]; then
-	# What `make deb` runs, without lintian (make check-lint's business), into the work directory.
-	if OUTDIR=$W/deb vm_run_logged "$W/mkdeb.log" "$EVFIO_TOP/scripts/mkdeb.sh"; then
-		deb=$(tail -n 1 "$W/mkdeb.log")
-	else
-		fail "deb: scripts/mkdeb.sh builds the package (log: $W/mkdeb.log)"
-	fi
-fi
-if [ -n "$deb" ]; then
-	deb_rootfs=$("$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE")
-	(
-		t0=$(vm_now)
-		rc=0
-		EVFIO_DEB_CONF=$scen/by-address.conf EVFIO_DEB_SAVE=$deb_images TMPDIR=$W \
-			vm_run_logged "$W/deb-test.log" "$EVFIO_TOP/scripts/deb/test-install.sh" "$deb" "$deb_rootfs" ||
-			rc=$?
-		echo "$(($(vm_now) - t0))" >"$W/deb-test.time"
-		echo "$rc" >"$W/deb-test.rc"
-	) &
-	deb_pid=$!
-fi
-
-# Kernel log markers around init-top in every image built in the chroot below, for the init-top
-# figure of tests/bench/vm-boot-cost.sh (0-... runs first, zz-... after udev, last).
-itop=$VM_TREE/usr/share/initramfs-tools/scripts/init-top
-install -m 0755 "$scen/mark-init-top-begin" "$itop/0-evfio-mark-begin"
-install -m 0755 "$scen/mark-init-top-end" "$itop/zz-evfio-mark-end"
 
 # --- image checks --------------------------------------------------------------------------------
 
@@ -193,32 +236,36 @@ vm_verbose && exec 3>&2
 image_ready() { "$evfio" -c "$1" check --initramfs "$W/$2.initrd" >&3 2>&3; }
 not() { ! "$@"; }
 
-# Scenario 3's image: no config -> the hook adds nothing (the init-top script is always there).
-vm_set_config -
-if vm_update_initramfs noconf; then
-	pass "no config: update-initramfs succeeds"
-	image_list noconf
-	check "no config: the hook adds neither binary nor config to the image" \
-		eval '! image_has noconf "^usr/sbin/early-vfio$" && ! image_has noconf "^etc/early-vfio.conf$"'
-	check "no config: early-vfio check --initramfs says the image is not ready" \
-		not image_ready "$scen/by-address.conf" noconf
-else
-	fail "no config: update-initramfs succeeds (log: $W/noconf.uinit.log)"
-fi
-noconf_sum=$(sha256sum <"$VM_TREE/boot/initrd.img-$VM_KVER")
+# image_vfio_deps NAME   every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for
+# this tree's kernel (its modules.dep, and vfio's softdep on vfio_iommu_type1) is in the image,
+# compression suffixes aside. Leaves NAME.vfio-deps (wanted) and NAME.vfio-missing in $W.
+image_vfio_deps() {
+	local n=$1
+	modprobe -d "$VM_TREE" -S "$VM_KVER" --show-depends vfio-pci >"$W/$n.show-depends" 2>&1 || return 1
+	awk '$1 == "insmod" { print $2 }' "$W/$n.show-depends" |
+		sed -E 's|.*/lib/modules/[^/]+/||; s/\.(xz|gz|zst)$//' | sort -u >"$W/$n.vfio-deps"
+	sed -nE 's#^(usr/)?lib/modules/[^/]+/(.*\.ko)(\.xz|\.gz|\.zst)?$#\2#p' "$W/$n.list" | sort -u >"$W/$n.modules"
+	comm -23 "$W/$n.vfio-deps" "$W/$n.modules" >"$W/$n.vfio-missing"
+	# The list itself must make sense: vfio-pci and vfio are in it (a wrong -d or -S finds neither).
+	grep -Eq '/vfio[-_]pci\.ko$' "$W/$n.vfio-deps" && grep -q '/vfio\.ko$' "$W/$n.vfio-deps" &&
+		[ ! -s "$W/$n.vfio-missing" ]
+}
 
-# Scenario 4: a broken config must stop update-initramfs and leave the previous image in place.
-vm_set_config "$scen/invalid.conf"
-if vm_update_initramfs invalid; then
-	fail "invalid config: update-initramfs fails"
-else
-	pass "invalid config: update-initramfs fails"
-fi
-check "invalid config: the error names /etc/early-vfio.conf:3 and the bad key" \
-	grep -Eq "/etc/early-vfio.conf:3: .*adress" "$W/invalid.uinit.log"
-# Byte for byte the noconf image, so scenario 3's boot is this image's boot: no boot of its own.
-check "invalid config: the previous image is unchanged (the noconf image, booted below)" \
-	test "$(sha256sum <"$VM_TREE/boot/initrd.img-$VM_KVER")" = "$noconf_sum"
+# noconf_image   scenario 3's image: no config -> the hook adds nothing (the init-top script is
+# always there)
+noconf_image() {
+	vm_set_config -
+	if vm_update_initramfs noconf; then
+		pass "no config: update-initramfs succeeds"
+		image_list noconf
+		check "no config: the hook adds neither binary nor config to the image" \
+			eval '! image_has noconf "^usr/sbin/early-vfio$" && ! image_has noconf "^etc/early-vfio.conf$"'
+		check "no config: early-vfio check --initramfs says the image is not ready" \
+			not image_ready "$scen/by-address.conf" noconf
+	else
+		fail "no config: update-initramfs succeeds (log: $W/noconf.uinit.log)"
+	fi
+}
 
 # build_image NAME CONF   update-initramfs with CONF and check what the image holds
 build_image() {
@@ -240,71 +287,31 @@ build_image() {
 	# What a user runs to verify an image without rebooting (host-built binary, guest's config).
 	check "$name: early-vfio check --initramfs says the image is ready" \
 		image_ready "$VM_TREE/etc/early-vfio.conf" "$name"
+	# Not the build host's libraries (a Debian 12 host building a Debian 13 image, or the other
+	# way round): make install puts the static binary in.
+	check "$name: the early-vfio in the image is statically linked" image_bin_static "$name"
+	local wanted missing
+	image_vfio_deps "$name"
+	wanted=$(wc -l <"$W/$name.vfio-deps" 2>/dev/null)
+	missing=$(paste -sd ' ' "$W/$name.vfio-missing" 2>/dev/null)
+	check "$name: image holds all ${wanted:-0} modules modprobe --show-depends vfio-pci lists for $VM_KVER (missing: ${missing:-none})" \
+		image_vfio_deps "$name"
 }
-
-# Scenarios 1 and 5 share this image.
-build_image by-address "$scen/by-address.conf"
-
-# Scenario 2, built on a host that looks like Proxmox VE: the hook says what refreshes the ESPs.
-printf '#!/bin/sh\nexit 0\n' >"$VM_TREE/usr/sbin/proxmox-boot-tool"
-chmod 0755 "$VM_TREE/usr/sbin/proxmox-boot-tool"
-if build_image by-ids "$scen/by-ids.conf"; then
-	check "by-ids: with proxmox-boot-tool installed the hook prints its one-line hint" \
-		grep -q "early-vfio: proxmox-boot-tool" "$W/by-ids.uinit.log"
-fi
-rm -f "$VM_TREE/usr/sbin/proxmox-boot-tool"
-
-# Scenario 6: a test-only init-top script loads ahci and nvme before early-vfio runs (as if they
-# were built in), so early-vfio has to take the controllers away from their host drivers.
-preload=$VM_TREE/usr/share/initramfs-tools/scripts/init-top/0-evfio-test-preload
-install -m 0755 "$scen/preload-host-drivers" "$preload"
-if build_image preloaded "$scen/by-address.conf"; then
-	check "preloaded: init-top ORDER runs the test preload before early-vfio" \
-		image_runs_before preloaded 0-evfio-test-preload early-vfio
-fi
-rm -f "$preload"
-
-# Scenario 8: what test-install.sh found (it ran in the background).
-if [ -n "$deb" ]; then
-	wait "$deb_pid"
-	deb_pid=
-	deb_rc=$(cat "$W/deb-test.rc" 2>/dev/null || echo none)
-	vm_log "deb install/purge test: status $deb_rc in $(cat "$W/deb-test.time" 2>/dev/null || echo ?) s"
-	while IFS= read -r l; do
-		case $l in
-		"ok: "*) pass "deb: ${l#ok: }" ;;
-		"FAIL: "*) fail "deb: ${l#FAIL: }" ;;
-		esac
-	done <"$W/deb-test.log"
-	check "deb: scripts/deb/test-install.sh ends with 0 failed (log: $W/deb-test.log)" \
-		eval "[ $deb_rc = 0 ] && grep -q ' passed, 0 failed$' '$W/deb-test.log'"
-	cp "$deb_images/configured.initrd" "$W/deb.initrd" 2>/dev/null
-	cp "$deb_images/purged.initrd" "$W/deb-purged.initrd" 2>/dev/null
-	if [ -f "$W/deb.initrd" ]; then
-		"$evfio" -c "$scen/by-address.conf" check --initramfs "$W/deb.initrd" >"$W/deb.check" 2>&1
-		check "deb: early-vfio check --initramfs says the image is ready" image_ready "$scen/by-address.conf" deb
-		check "deb: early-vfio check --initramfs reports the binary in the image as (static)" \
-			grep -qF 'binary /usr/sbin/early-vfio (static)' "$W/deb.check"
-		check "deb: file(1) says the image's usr/sbin/early-vfio is statically linked" image_bin_static deb
-	else
-		fail "deb: test-install.sh saved the configured image"
-	fi
-	# (test-install.sh has checked that the purged image holds no early-vfio file.)
-	[ -f "$W/deb-purged.initrd" ] || fail "deb: test-install.sh saved the image rebuilt after the purge"
-fi
-t_images=$(vm_now)
 
 # --- boots ---------------------------------------------------------------------------------------
 
 # boot_and_check NAME INITRD "APPEND" EXPECT [FROM]
 #   EXPECT: drivers of 03.0 04.0 05.0, e.g. "vfio-pci vfio-pci nvme"
 #   FROM: what early-vfio must report taking each vfio-pci device from: "early" (default: no driver
-#   yet, it ran before udev) or "host" (ahci/nvme already had it and were unbound)
+#   yet, it ran before udev) or "host" (its host driver had it and was unbound: ahci for 03.0,
+#   nvme for 04.0 and 05.0)
+# Also records the kernel the guest ran (uname -r) as the row's, and checks it is $VM_KVER.
 boot_and_check() {
 	local name=$1 initrd=$2 append=$3 out=$W/$1.out from=${5:-early}
 	local -a want
 	read -r -a want <<<"$4"
-	local addrs=("$VM_AHCI2_ADDR" "$VM_NVME_A_ADDR" "$VM_NVME_B_ADDR") i a d blk
+	local addrs=("$VM_AHCI2_ADDR" "$VM_NVME_A_ADDR" "$VM_NVME_B_ADDR") hosts=(ahci nvme nvme)
+	local i a d blk k ovr
 	if [ ! -f "$initrd" ]; then
 		fail "$name: boot (no image)"
 		return
@@ -317,8 +324,14 @@ boot_and_check() {
 		sed 's/\r//g' "$W/$name.serial" 2>/dev/null | tail -n 25 | sed 's/^/    | /'
 		return
 	fi
+	k=$(vm_section "$out" userspace | sed -n 's/^reached //p')
+	row_kernel[$row]=$k
+	check "$name: the guest runs the tree's kernel $VM_KVER (uname -r: ${k:-none})" test "$k" = "$VM_KVER"
 	d=$(vm_driver "$out" "$VM_BOOT_ADDR")
 	check "$name: 00:1f.2 [8086:2922] boot AHCI stays on ahci (got $d)" test "$d" = ahci
+	ovr=$(vm_section "$out" pci | awk -v a="$VM_BOOT_ADDR" '$1 == a { print $6 }')
+	check "$name: 00:1f.2 was not touched: no driver_override (got: ${ovr:-none}), no early-vfio line binds it" \
+		eval "{ [ '$ovr' = '(null)' ] || [ '$ovr' = - ]; } && ! vm_klog '$out' | grep -F '$VM_BOOT_ADDR' | grep -qF -- '-> vfio-pci'"
 	for i in 0 1 2; do
 		a=${addrs[$i]}
 		d=$(vm_driver "$out" "$a")
@@ -336,8 +349,9 @@ boot_and_check() {
 				check "$name: ${a#0000:} was bound before any host driver had it" \
 					eval "vm_klog '$out' | grep -F '$a' | grep -qF '(none) -> vfio-pci'"
 			else
-				check "$name: ${a#0000:} was taken from its host driver (ahci/nvme -> vfio-pci)" \
-					eval "vm_klog '$out' | grep -F '$a' | grep -Eq ' (ahci|nvme) -> vfio-pci'"
+				# early-vfio logs "<bdf> [vendor:device] <old driver> -> vfio-pci (section)".
+				check "$name: ${a#0000:} was taken from ${hosts[$i]}: kernel log has '$a [$(vm_ids "$out" "$a")] ${hosts[$i]} -> vfio-pci'" \
+					eval "vm_klog '$out' | grep -qF '$a [$(vm_ids "$out" "$a")] ${hosts[$i]} -> vfio-pci'"
 			fi
 		else
 			check "$name: ${a#0000:} disk is in /sys/block (got: ${blk:-none})" test -n "$blk"
@@ -345,105 +359,322 @@ boot_and_check() {
 	done
 }
 
-# Scenario 3: no config, nothing changes.
-boot_and_check noconf "$W/noconf.initrd" "" "ahci nvme nvme"
-check "noconf: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/noconf.out')\" ]"
+# --- rows 1 and 5: Debian 12 ---------------------------------------------------------------------
 
-# Scenario 1: by address among identical IDs.
-boot_and_check by-address "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
-check "by-address: early-vfio: lines are in the kernel log" eval "vm_klog '$W/by-address.out' | grep -q 'early-vfio: '"
+rows_bookworm() {
+	local t_bw
+	t_bw=$(vm_now)
+	VM_SUITE=bookworm VM_BACKPORTS=0 vm_setup
+	W=$VM_WORK
+	row_begin "bookworm-$(kshort "$VM_KVER")" "12 bookworm" intel
+	main_row=$row
+	host_row="$main_row-host-driver"
 
-# Scenario 5: early-vfio=off on the command line.
-boot_and_check off "$W/by-address.initrd" "early-vfio=off" "ahci nvme nvme"
-check "off: kernel log says early-vfio is disabled on the kernel command line" \
-	eval "vm_klog '$W/off.out' | grep -q 'early-vfio: disabled on the kernel command line'"
+	# Scenario 7 boots first and in the background: update-initramfs inside a TCG guest takes minutes,
+	# mostly one busy vCPU, so it overlaps with the image builds in the chroot (the guest builds with
+	# MODULES=dep + nvme; EVFIO_VM_MODULES_MOST=1 keeps MODULES=most, >10 min). Its root disk is a copy
+	# of root.img that keeps the guest's writes (the image it builds, the config it restores), from
+	# the image debootstrap built (no early-vfio yet).
+	prot_disk=$W/protected.img
+	cp --sparse=always "$W/root.img" "$prot_disk"
+	cp "$VM_TREE/boot/initrd.img-$VM_KVER" "$W/pristine.initrd"
+	t_prot=$(vm_now)
+	prot_append=
+	prot_timeout=900	# about 2 min unloaded
+	if [ "${EVFIO_VM_MODULES_MOST:-0}" != 0 ]; then
+		prot_append=evfio.modules=most
+		prot_timeout=3000
+	fi
+	VM_BOOT_ROOT=$prot_disk VM_BOOT_SNAPSHOT=off EVFIO_VM_TIMEOUT=${EVFIO_VM_PROTECTED_TIMEOUT:-$prot_timeout} \
+		vm_boot protected "$W/pristine.initrd" init=/sbin/evfio-guest-protected-root $prot_append &
+	prot_pid=$!
 
-# Kernel command line options reach the binary: skip one section of the by-address config, debug on.
-boot_and_check skip "$W/by-address.initrd" "early-vfio.skip=nvme-a early-vfio.debug" "vfio-pci nvme nvme"
-# With debug on, one device yields more early-vfio lines than two devices did without it.
-check "skip: early-vfio.debug makes early-vfio say more" \
-	test "$(vm_klog "$W/skip.out" | wc -l)" -gt "$(vm_klog "$W/by-address.out" | wc -l)"
+	# Scenario 8: the Debian package. scripts/deb/test-install.sh installs it with dpkg -i into an
+	# overlay of the cached rootfs (the update-initramfs trigger), writes the by-address config,
+	# rebuilds, purges, and saves both images; its ok:/FAIL: lines become assertions below. It runs in
+	# the background too: update-initramfs is mostly one busy CPU, and the chroot builds take another.
+	deb_images=$W/deb-images
+	mkdir -p "$deb_images"
+	deb=${EVFIO_VM_DEB:-}
+	if [ -z "$deb" ]; then
+		# What `make deb` runs, without lintian (make check-lint's business), into the work directory.
+		if OUTDIR=$W/deb vm_run_logged "$W/mkdeb.log" "$EVFIO_TOP/scripts/mkdeb.sh"; then
+			deb=$(tail -n 1 "$W/mkdeb.log")
+		else
+			fail "deb: scripts/mkdeb.sh builds the package (log: $W/mkdeb.log)"
+		fi
+	fi
+	if [ -n "$deb" ]; then
+		deb_rootfs=$("$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE")
+		(
+			t0=$(vm_now)
+			rc=0
+			EVFIO_DEB_CONF=$scen/by-address.conf EVFIO_DEB_SAVE=$deb_images TMPDIR=$W \
+				vm_run_logged "$W/deb-test.log" "$EVFIO_TOP/scripts/deb/test-install.sh" "$deb" "$deb_rootfs" ||
+				rc=$?
+			echo "$(($(vm_now) - t0))" >"$W/deb-test.time"
+			echo "$rc" >"$W/deb-test.rc"
+		) &
+		deb_pid=$!
+	fi
 
-# Scenario 2: by ids.
-boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
+	# Kernel log markers around init-top in every image built in the chroot below, for the init-top
+	# figure of tests/bench/vm-boot-cost.sh (0-... runs first, zz-... after udev, last).
+	itop=$VM_TREE/usr/share/initramfs-tools/scripts/init-top
+	install -m 0755 "$scen/mark-init-top-begin" "$itop/0-evfio-mark-begin"
+	install -m 0755 "$scen/mark-init-top-end" "$itop/zz-evfio-mark-end"
 
-# Scenario 6: host drivers already bound when early-vfio runs (the built-in driver case).
-boot_and_check preloaded "$W/preloaded.initrd" "" "vfio-pci vfio-pci nvme" host
-check "preloaded: the test preload loaded ahci and nvme before early-vfio ran" \
-	eval "vm_section '$W/preloaded.out' dmesg | grep -q 'evfio-test: ahci and nvme loaded'"
+	noconf_image
+	noconf_sum=$(sha256sum <"$VM_TREE/boot/initrd.img-$VM_KVER")
 
-# Scenario 8: the image built after dpkg -i and the config binds like scenario 1; after the purge
-# nothing is bound.
-if [ -n "$deb" ]; then
-	boot_and_check deb "$W/deb.initrd" "" "vfio-pci vfio-pci nvme"
-	boot_and_check deb-purged "$W/deb-purged.initrd" "" "ahci nvme nvme"
-	check "deb-purged: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/deb-purged.out')\" ]"
-fi
+	# Scenario 4: a broken config must stop update-initramfs and leave the previous image in place.
+	vm_set_config "$scen/invalid.conf"
+	if vm_update_initramfs invalid; then
+		fail "invalid config: update-initramfs fails"
+	else
+		pass "invalid config: update-initramfs fails"
+	fi
+	check "invalid config: the error names /etc/early-vfio.conf:3 and the bad key" \
+		grep -Eq "/etc/early-vfio.conf:3: .*adress" "$W/invalid.uinit.log"
+	# Byte for byte the noconf image, so scenario 3's boot is this image's boot: no boot of its own.
+	check "invalid config: the previous image is unchanged (the noconf image, booted below)" \
+		test "$(sha256sum <"$VM_TREE/boot/initrd.img-$VM_KVER")" = "$noconf_sum"
 
-# Scenario 7: what the guest reported about its own update-initramfs runs.
-t_wait=$(vm_now)
-wait "$prot_pid"
-prot_pid=
-vm_log "protected-root guest: results read $(($(vm_now) - t_prot)) s after its start, waited $(($(vm_now) - t_wait)) s for it"
-po=$W/protected.out
-# pfield SECTION KEY   the value of "KEY value" in a protected-* section of the guest report
-pfield() { vm_section "$po" "$1" | awk -v k="$2" '$1 == k { print $2; exit }'; }
-for sct in good oops; do
-	vm_section "$po" "protected-$sct" | sed -n 's/^| //p' >"$W/protected-$sct.uinit.log"
-done
-if vm_reached_userspace "$po"; then
-	pass "protected: guest reached userspace and reported its update-initramfs runs"
-else
-	fail "protected: guest reached userspace (serial log: $W/protected.serial)"
-	sed 's/\r//g' "$W/protected.serial" 2>/dev/null | tail -n 25 | sed 's/^/    | /'
-fi
-check "protected: / remounted read-write in the booted guest" \
-	eval "vm_section '$po' protected-setup | grep -qx 'remount-rw ok'"
-rc=$(pfield protected-good status)
-check "protected: in the guest, update-initramfs -u with 03.0 + 04.0 succeeds (status ${rc:-none}, $(pfield protected-good seconds) s)" \
-	test "$rc" = 0
-rc=$(pfield protected-oops status)
-check "protected: in the guest, update-initramfs -u with [oops] address = 00:1f.2 fails (status ${rc:-none}, $(pfield protected-oops seconds) s)" \
-	eval "[ -n '$rc' ] && [ '$rc' != 0 ]"
-check "protected: the refusal names 0000:00:1f.2" grep -qF '0000:00:1f.2' "$W/protected-oops.uinit.log"
-check "protected: the refusal names the mount / (root)" grep -qF '/ (root)' "$W/protected-oops.uinit.log"
-check "protected: the refusal names the section [oops]" grep -qF '[oops]' "$W/protected-oops.uinit.log"
-good_sum=$(pfield protected-good sha256)
-check "protected: the refused update left the image unchanged (sha256 before = after)" \
-	eval "[ -n '$good_sum' ] && [ '$(pfield protected-oops sha256-before)' = '$good_sum' ] &&
-		[ '$(pfield protected-oops sha256)' = '$good_sum' ]"
-check "protected: the guest put the good config back and remounted / read-only" \
-	eval "vm_section '$po' protected-after | grep -qx 'conf-restored yes' &&
-		vm_section '$po' protected-after | grep -qx 'remount-ro ok'"
-# Read the image back from the disk: e2fsck first (replays the journal should the guest not have
-# flushed it), then debugfs, so no loop device is needed.
-e2fsck -fp "$prot_disk" >"$W/protected.e2fsck.log" 2>&1
-e2rc=$?
-check "protected: the guest's root filesystem is clean (e2fsck status $e2rc)" test "$e2rc" -le 1
-debugfs -R "dump /boot/initrd.img-$VM_KVER $W/protected-next.initrd" "$prot_disk" >/dev/null 2>&1
-check "protected: the image on the disk is the one the guest built (sha256)" \
-	eval "[ -s '$W/protected-next.initrd' ] && [ \"\$(sha256sum <'$W/protected-next.initrd' | cut -d' ' -f1)\" = '$good_sum' ]"
-if [ -s "$W/protected-next.initrd" ]; then
-	image_list protected-next
-	check "protected: the guest-built image holds usr/sbin/early-vfio" image_has protected-next '^usr/sbin/early-vfio$'
-	check "protected: the guest-built image's etc/early-vfio.protected lists 0000:00:1f.2" \
-		image_protects protected-next "$VM_BOOT_ADDR"
-	# "The host still boots": the same disk, with the image the refused update left in place.
-	VM_BOOT_ROOT=$prot_disk boot_and_check protected-next "$W/protected-next.initrd" "" "vfio-pci vfio-pci nvme"
-fi
 
-# Serial logs of the latest run (kernel timestamps) for tests/bench/vm-boot-cost.sh.
-logs=$EVFIO_VM_CACHE/logs
-rm -rf --one-file-system "$logs.new"
-mkdir -p "$logs.new" && cp "$W"/*.serial "$logs.new/" 2>/dev/null
-rm -rf --one-file-system "$logs"
-mv "$logs.new" "$logs"
-check "logs: vm-boot-cost.sh reads noconf.serial (no early-vfio) and by-address.serial (early-vfio span), both with init-top" \
-	eval "'$EVFIO_TOP/tests/bench/vm-boot-cost.sh' '$logs/noconf.serial' '$logs/by-address.serial' >'$W/boot-cost.txt' 2>&1 &&
-		grep -q 'SUMMARY .*noconf.serial: early-vfio absent, .*init-top [0-9.]* ms' '$W/boot-cost.txt' &&
-		grep -q 'SUMMARY .*by-address.serial: early-vfio [0-9.]* ms.*init-top [0-9.]* ms' '$W/boot-cost.txt'"
-vm_verbose && cat "$W/boot-cost.txt" >&2
+	# Scenarios 1 and 5 share this image.
+	build_image by-address "$scen/by-address.conf"
 
-t_end=$(vm_now)
-vm_log "timings: setup+images $((t_images - t_start)) s, boots $((t_end - t_images)) s, total $((t_end - t_start)) s"
+	# Scenario 2, built on a host that looks like Proxmox VE: the hook says what refreshes the ESPs.
+	printf '#!/bin/sh\nexit 0\n' >"$VM_TREE/usr/sbin/proxmox-boot-tool"
+	chmod 0755 "$VM_TREE/usr/sbin/proxmox-boot-tool"
+	if build_image by-ids "$scen/by-ids.conf"; then
+		check "by-ids: with proxmox-boot-tool installed the hook prints its one-line hint" \
+			grep -q "early-vfio: proxmox-boot-tool" "$W/by-ids.uinit.log"
+	fi
+	rm -f "$VM_TREE/usr/sbin/proxmox-boot-tool"
+
+	# Scenario 6: a test-only init-top script loads ahci and nvme before early-vfio runs (as if they
+	# were built in), so early-vfio has to take the controllers away from their host drivers.
+	preload=$VM_TREE/usr/share/initramfs-tools/scripts/init-top/0-evfio-test-preload
+	install -m 0755 "$scen/preload-host-drivers" "$preload"
+	row_begin "$host_row" "12 bookworm" intel
+	if build_image preloaded "$scen/by-address.conf"; then
+		check "preloaded: init-top ORDER runs the test preload before early-vfio" \
+			image_runs_before preloaded 0-evfio-test-preload early-vfio
+	fi
+	row=$main_row
+	rm -f "$preload"
+
+	# Scenario 8: what test-install.sh found (it ran in the background).
+	if [ -n "$deb" ]; then
+		wait "$deb_pid"
+		deb_pid=
+		deb_rc=$(cat "$W/deb-test.rc" 2>/dev/null || echo none)
+		vm_log "deb install/purge test: status $deb_rc in $(cat "$W/deb-test.time" 2>/dev/null || echo ?) s"
+		while IFS= read -r l; do
+			case $l in
+			"ok: "*) pass "deb: ${l#ok: }" ;;
+			"FAIL: "*) fail "deb: ${l#FAIL: }" ;;
+			esac
+		done <"$W/deb-test.log"
+		check "deb: scripts/deb/test-install.sh ends with 0 failed (log: $W/deb-test.log)" \
+			eval "[ $deb_rc = 0 ] && grep -q ' passed, 0 failed$' '$W/deb-test.log'"
+		cp "$deb_images/configured.initrd" "$W/deb.initrd" 2>/dev/null
+		cp "$deb_images/purged.initrd" "$W/deb-purged.initrd" 2>/dev/null
+		if [ -f "$W/deb.initrd" ]; then
+			"$evfio" -c "$scen/by-address.conf" check --initramfs "$W/deb.initrd" >"$W/deb.check" 2>&1
+			check "deb: early-vfio check --initramfs says the image is ready" image_ready "$scen/by-address.conf" deb
+			check "deb: early-vfio check --initramfs reports the binary in the image as (static)" \
+				grep -qF 'binary /usr/sbin/early-vfio (static)' "$W/deb.check"
+			check "deb: file(1) says the image's usr/sbin/early-vfio is statically linked" image_bin_static deb
+		else
+			fail "deb: test-install.sh saved the configured image"
+		fi
+		# (test-install.sh has checked that the purged image holds no early-vfio file.)
+		[ -f "$W/deb-purged.initrd" ] || fail "deb: test-install.sh saved the image rebuilt after the purge"
+	fi
+	t_images=$(vm_now)
+
+	# Scenario 3: no config, nothing changes.
+	boot_and_check noconf "$W/noconf.initrd" "" "ahci nvme nvme"
+	check "noconf: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/noconf.out')\" ]"
+
+	# Scenario 1: by address among identical IDs.
+	boot_and_check by-address "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
+	check "by-address: early-vfio: lines are in the kernel log" eval "vm_klog '$W/by-address.out' | grep -q 'early-vfio: '"
+
+	# Scenario 5: early-vfio=off on the command line.
+	boot_and_check off "$W/by-address.initrd" "early-vfio=off" "ahci nvme nvme"
+	check "off: kernel log says early-vfio is disabled on the kernel command line" \
+		eval "vm_klog '$W/off.out' | grep -q 'early-vfio: disabled on the kernel command line'"
+
+	# Kernel command line options reach the binary: skip one section of the by-address config, debug on.
+	boot_and_check skip "$W/by-address.initrd" "early-vfio.skip=nvme-a early-vfio.debug" "vfio-pci nvme nvme"
+	# With debug on, one device yields more early-vfio lines than two devices did without it.
+	check "skip: early-vfio.debug makes early-vfio say more" \
+		test "$(vm_klog "$W/skip.out" | wc -l)" -gt "$(vm_klog "$W/by-address.out" | wc -l)"
+
+	# Scenario 2: by ids.
+	boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
+
+	# Scenario 6: host drivers already bound when early-vfio runs (the built-in driver case).
+	row_begin "$host_row" "12 bookworm" intel
+	boot_and_check preloaded "$W/preloaded.initrd" "" "vfio-pci vfio-pci nvme" host
+	vm_section "$W/preloaded.out" dmesg >"$W/preloaded.dmesg"
+	check "preloaded: the test preload loaded ahci and nvme before early-vfio ran" \
+		grep -q 'evfio-test: ahci and nvme loaded' "$W/preloaded.dmesg"
+	row=$main_row
+
+	# Scenario 8: the image built after dpkg -i and the config binds like scenario 1; after the purge
+	# nothing is bound.
+	if [ -n "$deb" ]; then
+		boot_and_check deb "$W/deb.initrd" "" "vfio-pci vfio-pci nvme"
+		boot_and_check deb-purged "$W/deb-purged.initrd" "" "ahci nvme nvme"
+		check "deb-purged: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/deb-purged.out')\" ]"
+	fi
+
+	# Scenario 7: what the guest reported about its own update-initramfs runs.
+	t_wait=$(vm_now)
+	wait "$prot_pid"
+	prot_pid=
+	vm_log "protected-root guest: results read $(($(vm_now) - t_prot)) s after its start, waited $(($(vm_now) - t_wait)) s for it"
+	po=$W/protected.out
+	# pfield SECTION KEY   the value of "KEY value" in a protected-* section of the guest report
+	pfield() { vm_section "$po" "$1" | awk -v k="$2" '$1 == k { print $2; exit }'; }
+	for sct in good oops; do
+		vm_section "$po" "protected-$sct" | sed -n 's/^| //p' >"$W/protected-$sct.uinit.log"
+	done
+	if vm_reached_userspace "$po"; then
+		pass "protected: guest reached userspace and reported its update-initramfs runs"
+	else
+		fail "protected: guest reached userspace (serial log: $W/protected.serial)"
+		sed 's/\r//g' "$W/protected.serial" 2>/dev/null | tail -n 25 | sed 's/^/    | /'
+	fi
+	check "protected: / remounted read-write in the booted guest" \
+		eval "vm_section '$po' protected-setup | grep -qx 'remount-rw ok'"
+	rc=$(pfield protected-good status)
+	check "protected: in the guest, update-initramfs -u with 03.0 + 04.0 succeeds (status ${rc:-none}, $(pfield protected-good seconds) s)" \
+		test "$rc" = 0
+	rc=$(pfield protected-oops status)
+	check "protected: in the guest, update-initramfs -u with [oops] address = 00:1f.2 fails (status ${rc:-none}, $(pfield protected-oops seconds) s)" \
+		eval "[ -n '$rc' ] && [ '$rc' != 0 ]"
+	check "protected: the refusal names 0000:00:1f.2" grep -qF '0000:00:1f.2' "$W/protected-oops.uinit.log"
+	check "protected: the refusal names the mount / (root)" grep -qF '/ (root)' "$W/protected-oops.uinit.log"
+	check "protected: the refusal names the section [oops]" grep -qF '[oops]' "$W/protected-oops.uinit.log"
+	good_sum=$(pfield protected-good sha256)
+	check "protected: the refused update left the image unchanged (sha256 before = after)" \
+		eval "[ -n '$good_sum' ] && [ '$(pfield protected-oops sha256-before)' = '$good_sum' ] &&
+			[ '$(pfield protected-oops sha256)' = '$good_sum' ]"
+	check "protected: the guest put the good config back and remounted / read-only" \
+		eval "vm_section '$po' protected-after | grep -qx 'conf-restored yes' &&
+			vm_section '$po' protected-after | grep -qx 'remount-ro ok'"
+	# Read the image back from the disk: e2fsck first (replays the journal should the guest not have
+	# flushed it), then debugfs, so no loop device is needed.
+	e2fsck -fp "$prot_disk" >"$W/protected.e2fsck.log" 2>&1
+	e2rc=$?
+	check "protected: the guest's root filesystem is clean (e2fsck status $e2rc)" test "$e2rc" -le 1
+	debugfs -R "dump /boot/initrd.img-$VM_KVER $W/protected-next.initrd" "$prot_disk" >/dev/null 2>&1
+	check "protected: the image on the disk is the one the guest built (sha256)" \
+		eval "[ -s '$W/protected-next.initrd' ] && [ \"\$(sha256sum <'$W/protected-next.initrd' | cut -d' ' -f1)\" = '$good_sum' ]"
+	if [ -s "$W/protected-next.initrd" ]; then
+		image_list protected-next
+		check "protected: the guest-built image holds usr/sbin/early-vfio" image_has protected-next '^usr/sbin/early-vfio$'
+		check "protected: the guest-built image's etc/early-vfio.protected lists 0000:00:1f.2" \
+			image_protects protected-next "$VM_BOOT_ADDR"
+		# "The host still boots": the same disk, with the image the refused update left in place.
+		VM_BOOT_ROOT=$prot_disk boot_and_check protected-next "$W/protected-next.initrd" "" "vfio-pci vfio-pci nvme"
+	fi
+
+	# Serial logs of the latest run (kernel timestamps) for tests/bench/vm-boot-cost.sh.
+	logs=$EVFIO_VM_CACHE/logs
+	rm -rf --one-file-system "$logs.new"
+	mkdir -p "$logs.new" && cp "$W"/*.serial "$logs.new/" 2>/dev/null
+	rm -rf --one-file-system "$logs"
+	mv "$logs.new" "$logs"
+	check "logs: vm-boot-cost.sh reads noconf.serial (no early-vfio) and by-address.serial (early-vfio span), both with init-top" \
+		eval "'$EVFIO_TOP/tests/bench/vm-boot-cost.sh' '$logs/noconf.serial' '$logs/by-address.serial' >'$W/boot-cost.txt' 2>&1 &&
+			grep -q 'SUMMARY .*noconf.serial: early-vfio absent, .*init-top [0-9.]* ms' '$W/boot-cost.txt' &&
+			grep -q 'SUMMARY .*by-address.serial: early-vfio [0-9.]* ms.*init-top [0-9.]* ms' '$W/boot-cost.txt'"
+	vm_verbose && cat "$W/boot-cost.txt" >&2
+	vm_log "rows 1 and 5 (bookworm): setup and images $((t_images - t_bw)) s, boots $(($(vm_now) - t_images)) s"
+}
+
+# --- rows 2-4: Debian 13 with its kernel and with the backports kernel; the AMD vIOMMU -----------
+
+# amd_iommu_checks NAME   row 4: AMD-Vi is on, and the AMD IOMMU's own PCI function (class 0806;
+# it has no IOMMU group, it is the IOMMU) was left alone
+amd_iommu_checks() {
+	local out=$W/$1.out dm=$W/$1.dmesg a drv grp ovr
+	vm_reached_userspace "$out" || return 0	# boot_and_check has failed it already
+	vm_section "$out" dmesg >"$dm"
+	check "$1: the kernel log shows AMD-Vi (amd-iommu), not Intel DMAR remapping" \
+		eval "grep -q 'AMD-Vi: ' '$dm' && ! grep -q 'DMAR: IOMMU enabled' '$dm'"
+	read -r a _ _ drv grp ovr < <(vm_section "$out" pci | awk '$3 ~ /^0806/ { print; exit }')
+	check "$1: the guest has the AMD IOMMU's PCI function, class 0806 (got: ${a:-none})" test -n "${a:-}"
+	[ -n "${a:-}" ] || return 0
+	check "$1: ${a#0000:} (the IOMMU) has no IOMMU group (got: $grp)" test "$grp" = -
+	check "$1: ${a#0000:} (the IOMMU) is not on vfio-pci (driver: $drv)" test "$drv" != vfio-pci
+	check "$1: ${a#0000:} (the IOMMU) has no driver_override (got: $ovr)" \
+		eval "[ '$ovr' = '(null)' ] || [ '$ovr' = - ]"
+	check "$1: no early-vfio kernel log line names ${a#0000:} (the IOMMU)" \
+		eval "! vm_klog '$out' | grep -qF '$a'"
+}
+
+# row_setup DIR SUITE BACKPORTS   a guest of its own in $base/DIR (vm_setup), W pointing there
+row_setup() {
+	VM_WORK=$base/$1
+	mkdir -p "$VM_WORK" || vm_die "mkdir $VM_WORK"
+	VM_SUITE=$2 VM_BACKPORTS=$3 vm_setup
+	W=$VM_WORK
+}
+
+rows_trixie() {
+	local t0 rc=0 n
+	t0=$(vm_now)
+	if [ -n "$prefetch_pid" ]; then
+		wait "$prefetch_pid" || rc=$?
+		prefetch_pid=
+		vm_log "trixie rootfs (background): status $rc, waited $(($(vm_now) - t0)) s for it"
+		[ "$rc" = 0 ] || tail -n 30 "$base/rootfs-trixie.log" >&2
+	fi
+
+	# Row 2: Debian 13 with its own kernel, intel-iommu.
+	row=trixie-setup
+	row_setup trixie trixie 0
+	row_begin "trixie-$(kshort "$VM_KVER")" "13 trixie" intel
+	local trixie_row=$row trixie_kver=$VM_KVER m newest
+	noconf_image
+	build_image by-address "$scen/by-address.conf"
+	build_image by-ids "$scen/by-ids.conf"
+	boot_and_check noconf "$W/noconf.initrd" "" "ahci nvme nvme"
+	check "noconf: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/noconf.out')\" ]"
+	boot_and_check by-address "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
+	boot_and_check off "$W/by-address.initrd" "early-vfio=off" "ahci nvme nvme"
+	check "off: kernel log says early-vfio is disabled on the kernel command line" \
+		eval "vm_klog '$W/off.out' | grep -q 'early-vfio: disabled on the kernel command line'"
+	boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
+
+	# Row 4: row 2's by-address image on a machine with an AMD IOMMU.
+	row_begin "$trixie_row-amd-iommu" "13 trixie" amd
+	VM_IOMMU=amd boot_and_check by-address-amd "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
+	amd_iommu_checks by-address-amd
+
+	# Row 3: the newest kernel Debian offers, from trixie-backports; the 6.12 kernel purged.
+	row=trixie-backports-setup
+	row_setup trixie-backports trixie 1
+	row_begin "trixie-backports-$(kshort "$VM_KVER")" "13 trixie + backports" intel
+	n=$(find "$VM_TREE/boot" -maxdepth 1 -name 'vmlinuz-*' | wc -l)
+	m=$(find "$VM_TREE/lib/modules" -mindepth 1 -maxdepth 1 | wc -l)
+	newest=$(printf '%s\n' "$VM_KVER" "$trixie_kver" | sort -V | tail -n 1)
+	check "by-address: the tree has one kernel, $VM_KVER, newer than trixie's $trixie_kver (kernels: $n, module trees: $m)" \
+		eval "[ '$n' = 1 ] && [ '$m' = 1 ] && [ '$newest' = '$VM_KVER' ] && [ '$VM_KVER' != '$trixie_kver' ]"
+	build_image by-address "$scen/by-address.conf"
+	boot_and_check by-address "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
+	vm_log "rows 2-4 (trixie): $(($(vm_now) - t0)) s"
+}
+
+want_row bookworm && rows_bookworm
+want_row trixie && rows_trixie
+
+vm_log "timings: total $(($(vm_now) - t_start)) s"
 finish
