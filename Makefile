@@ -69,10 +69,15 @@ early-vfio-asan: $(SRC) $(HDR)
 	$(CC) $(CFLAGS) -O1 $(SAN) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- tests -------------------------------------------------------------
-UNIT_TESTS := tests/unit/test_selector tests/unit/test_config
+UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
+
+# nvme.c against a simulated controller: the test provides the vfio.c accessors
+NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/config.c src/log.c
+tests/unit/test_nvme: tests/unit/test_nvme.c $(NVME_TEST_SRC) $(HDR)
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
