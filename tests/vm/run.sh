@@ -111,7 +111,7 @@ kshort() { printf '%s' "$1" | cut -d. -f1,2; }
 summary() {
 	local r s sp sf
 	[ "${#rows[@]}" -gt 0 ] || return 0
-	printf '\n%-26s %-22s %-11s %-24s %-10s %s\n' ROW RELEASE IOMMU "KERNEL (guest uname -r)" \
+	printf '\n%-26s %-22s %-11s %-24s %-16s %s\n' ROW RELEASE IOMMU "KERNEL (guest uname -r)" \
 		SCENARIOS ASSERTIONS
 	for r in "${rows[@]}"; do
 		sp=0
@@ -120,7 +120,7 @@ summary() {
 			[ -n "$s" ] || continue
 			if [ "${scen_fail[$r|$s]}" = 0 ]; then sp=$((sp + 1)); else sf=$((sf + 1)); fi
 		done <<<"${row_scens[$r]:-}"
-		printf '%-26s %-22s %-11s %-24s %-10s %s\n' "$r" "${row_release[$r]}" "${row_iommu[$r]}" \
+		printf '%-26s %-22s %-11s %-24s %-16s %s\n' "$r" "${row_release[$r]}" "${row_iommu[$r]}" \
 			"${row_kernel[$r]:-(no guest)}" "$sp ok, $sf failed" \
 			"${row_pass[$r]:-0} passed, ${row_fail[$r]:-0} failed"
 		while IFS= read -r s; do
