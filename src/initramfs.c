@@ -139,12 +139,14 @@ out:
 	return kind;
 }
 
+/* ok is evaluated once: it may be a call with side effects */
 #define REPORT(ok, ...)                                                    \
 	do {                                                               \
-		printf("  %-4s ", (ok) ? "ok" : "FAIL");                  \
+		bool ok_ = (ok);                                           \
+		printf("  %-4s ", ok_ ? "ok" : "FAIL");                   \
 		printf(__VA_ARGS__);                                       \
 		putchar('\n');                                             \
-		bad += !(ok);                                              \
+		bad += !ok_;                                               \
 	} while (0)
 
 int evfio_initramfs_check(const char *image, const char *config,
@@ -192,11 +194,13 @@ int evfio_initramfs_check(const char *image, const char *config,
 		       " (run: update-initramfs -u -k all)");
 	}
 
+	/* every archive: Debian 13's initramfs-tools puts compressed modules
+	 * (.ko.xz) in an uncompressed early archive, not in main/ */
 	found_module = NULL;
-	nftw(root, find_vfio_pci, 32, FTW_PHYS);
+	nftw(tmp, find_vfio_pci, 32, FTW_PHYS);
 	REPORT(found_module != NULL, "module vfio-pci%s%s",
 	       found_module ? " " : " (not in the image)",
-	       found_module ? found_module + strlen(root) : "");
+	       found_module ? found_module + strlen(tmp) : "");
 	free(found_module);
 
 	snprintf(path, sizeof(path), "%s/scripts/init-top/early-vfio", root);

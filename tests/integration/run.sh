@@ -1412,6 +1412,8 @@ t "early-vfio=no on the kernel command line binds nothing, like early-vfio=off" 
 
 # shellcheck source=tests/integration/cases-serial.sh
 . "$HERE/cases-serial.sh"
+# shellcheck source=tests/integration/cases-initramfs.sh
+. "$HERE/cases-initramfs.sh"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
