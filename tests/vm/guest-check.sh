@@ -52,6 +52,9 @@ for b in /sys/block/*; do
 	id=$(cat "$b/device/serial" 2>/dev/null || cat "$b/device/model" 2>/dev/null || echo -)
 	echo "${b##*/} $(cat "$b/size") $(echo "$id" | tr -d ' ') $(readlink -f "$b")"
 done
+section evfio-status
+# what a user sees: the serial of an NVMe controller on vfio-pci, from the boot's record
+early-vfio status 2>&1
 # Scenario-specific init scripts (guest-protected-root.sh) leave their own "## ..." sections here.
 [ -r /run/evfio-extra ] && cat /run/evfio-extra
 section dmesg

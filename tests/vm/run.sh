@@ -18,14 +18,15 @@
 # Rows (the same guest hardware in each, see lib.sh; the kernel version is read from the guest):
 #   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8
 #   2 trixie-6.12              Debian 13 with its kernel, intel-iommu: scenarios 3 (no config),
-#                              1 (by-address), 5 (off), 2 (by-ids)
+#                              1 (by-address), 5 (off), 2 (by-ids), 9 (by-serial)
 #   3 trixie-backports-X.Y     Debian 13 with linux-image-amd64 from trixie-backports, the 6.12
 #                              kernel purged: scenario 1 (by-address)
 #   4 trixie-6.12-amd-iommu    row 2's by-address image booted with -device amd-iommu instead of
 #                              intel-iommu (no intel_iommu=on): binds as in row 2; the IOMMU's own
 #                              PCI function (class 0806, no IOMMU group) is not on vfio-pci, has no
 #                              driver_override and is named in no early-vfio log line
-#   5 bookworm-6.1-host-driver scenario 6 (preloaded) on row 1's guest
+#   5 bookworm-6.1-host-driver scenario 6 (preloaded) and 9 with nvme preloaded (preloaded-serial)
+#                              on row 1's guest
 # Every image with a config, in every row: the early-vfio binary in it is static (file -L), and
 # every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for that tree's kernel is
 # in it (lsinitramfs).
@@ -47,6 +48,13 @@
 #                 records 00:1f.2 as protected; with [oops] address = 00:1f.2 (the root disk's
 #                 controller) it fails and leaves the image alone; the same disk boots that image
 #                 (guest-protected-root.sh; this boot runs in the background while the host works)
+#   9 by-serial   [nvme-b] serial = EVFIO-B: of the two identical NVMe controllers only 00:05.0 goes
+#                 to vfio-pci, its serial read through VFIO (the log says so); 00:04.0 (EVFIO-A) is
+#                 given back and ends on nvme with its namespace; the nvme driver never probed 00:05.0
+#                 (no "nvme nvmeN: pci function 0000:00:05.0" in the kernel log, no disk of its size);
+#                 early-vfio status in the guest shows "NVMe serial: EVFIO-B" for 00:05.0. Also in
+#                 row 2 (trixie), and with nvme preloaded in row 5 (preloaded-serial: the serial read
+#                 from the nvme driver, 00:05.0 then taken from nvme)
 #   8 deb         the package from scripts/mkdeb.sh (make deb) installed with dpkg -i in a copy of the
 #                 rootfs (scripts/deb/test-install.sh), 03.0 + 04.0 by address, static binary in the
 #                 image; after dpkg --purge the image has no early-vfio file and binds nothing
@@ -359,6 +367,27 @@ boot_and_check() {
 	done
 }
 
+# serial_checks NAME HOW   scenario 9: 00:05.0 (EVFIO-B) was selected by its serial, read HOW
+#   ("through VFIO" or "from the nvme driver"); 00:04.0 (EVFIO-A) was read too and not selected
+serial_checks() {
+	local name=$1 how=$2 out=$W/$1.out dm=$W/$1.dmesg st=$W/$1.status
+	vm_reached_userspace "$out" || return 0	# boot_and_check has failed it already
+	vm_section "$out" dmesg >"$dm"
+	vm_section "$out" evfio-status >"$st"
+	check "$name: kernel log: 00:05.0 -> vfio-pci (nvme-b), serial EVFIO-B (read $how)" \
+		eval "vm_klog '$out' | grep -F '$VM_NVME_B_ADDR [1b36:0010]' | grep -F -- '-> vfio-pci (nvme-b)' | grep -qF 'serial EVFIO-B (read $how)'"
+	if [ "$how" = "through VFIO" ]; then
+		check "$name: kernel log: 00:04.0's serial EVFIO-A was read through VFIO, not selected, given back" \
+			eval "vm_klog '$out' | grep -F '$VM_NVME_A_ADDR' | grep -qF 'serial EVFIO-A (read through VFIO) is not selected; given back'"
+		check "$name: the nvme driver never probed 00:05.0 (no 'pci function $VM_NVME_B_ADDR' in the kernel log)" \
+			eval "! grep -qF 'pci function $VM_NVME_B_ADDR' '$dm'"
+		check "$name: the nvme driver took 00:04.0 after early-vfio gave it back" \
+			grep -qF "pci function $VM_NVME_A_ADDR" "$dm"
+	fi
+	check "$name: early-vfio status in the guest shows 'NVMe serial: EVFIO-B' under 00:05.0" \
+		eval "awk '/^$VM_NVME_B_ADDR /,/^\$/' '$st' | grep -qF 'NVMe serial: EVFIO-B,'"
+}
+
 # --- rows 1 and 5: Debian 12 ---------------------------------------------------------------------
 
 rows_bookworm() {
@@ -462,8 +491,13 @@ rows_bookworm() {
 		check "preloaded: init-top ORDER runs the test preload before early-vfio" \
 			image_runs_before preloaded 0-evfio-test-preload early-vfio
 	fi
+	# Scenario 9 with nvme preloaded: the serial comes from the nvme driver (method 2).
+	build_image preloaded-serial "$scen/by-serial.conf"
 	row=$main_row
 	rm -f "$preload"
+
+	# Scenario 9: one NVMe of two identical ones, by serial number.
+	build_image by-serial "$scen/by-serial.conf"
 
 	# Scenario 8: what test-install.sh found (it ran in the background).
 	if [ -n "$deb" ]; then
@@ -517,12 +551,18 @@ rows_bookworm() {
 	# Scenario 2: by ids.
 	boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
 
+	# Scenario 9: by serial, read through VFIO before nvme is loaded.
+	boot_and_check by-serial "$W/by-serial.initrd" "" "ahci nvme vfio-pci"
+	serial_checks by-serial "through VFIO"
+
 	# Scenario 6: host drivers already bound when early-vfio runs (the built-in driver case).
 	row_begin "$host_row" "12 bookworm" intel
 	boot_and_check preloaded "$W/preloaded.initrd" "" "vfio-pci vfio-pci nvme" host
 	vm_section "$W/preloaded.out" dmesg >"$W/preloaded.dmesg"
 	check "preloaded: the test preload loaded ahci and nvme before early-vfio ran" \
 		grep -q 'evfio-test: ahci and nvme loaded' "$W/preloaded.dmesg"
+	boot_and_check preloaded-serial "$W/preloaded-serial.initrd" "" "ahci nvme vfio-pci" host
+	serial_checks preloaded-serial "from the nvme driver"
 	row=$main_row
 
 	# Scenario 8: the image built after dpkg -i and the config binds like scenario 1; after the purge
@@ -646,6 +686,7 @@ rows_trixie() {
 	noconf_image
 	build_image by-address "$scen/by-address.conf"
 	build_image by-ids "$scen/by-ids.conf"
+	build_image by-serial "$scen/by-serial.conf"
 	boot_and_check noconf "$W/noconf.initrd" "" "ahci nvme nvme"
 	check "noconf: no early-vfio lines in the kernel log" eval "[ -z \"\$(vm_klog '$W/noconf.out')\" ]"
 	boot_and_check by-address "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
@@ -653,6 +694,8 @@ rows_trixie() {
 	check "off: kernel log says early-vfio is disabled on the kernel command line" \
 		eval "vm_klog '$W/off.out' | grep -q 'early-vfio: disabled on the kernel command line'"
 	boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
+	boot_and_check by-serial "$W/by-serial.initrd" "" "ahci nvme vfio-pci"
+	serial_checks by-serial "through VFIO"
 
 	# Row 4: row 2's by-address image on a machine with an AMD IOMMU.
 	row_begin "$trixie_row-amd-iommu" "13 trixie" amd
