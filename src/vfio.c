@@ -66,6 +66,8 @@ int evfio_vfio_open(struct evfio_vfio *v, const struct evfio_sysfs *fs,
 	snprintf(path, sizeof(path), "dev/vfio/%d", d->iommu_group);
 	*why = "cannot open its IOMMU group's /dev/vfio node";
 	v->group = openat(fs->rootfd, path, O_RDWR | O_CLOEXEC);
+	if (v->group < 0 && errno == EBUSY)
+		*why = "its IOMMU group is in use (by a virtual machine?)";
 	if (v->group < 0)
 		goto fail;
 	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &status) < 0)
