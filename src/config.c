@@ -371,13 +371,17 @@ struct token_ctx {
 	struct evfio_section *s;
 };
 
-static int grow(void **arr, size_t *n, size_t size)
+/* Append one element of size bytes to the array *arr of *n elements. */
+static int append(void *arr, size_t *n, const void *elem, size_t size)
 {
-	void *a = realloc(*arr, (*n + 1) * size);
+	void **p = arr;
+	char *a = realloc(*p, (*n + 1) * size);
 
 	if (!a)
 		return -ENOMEM;
-	*arr = a;
+	memcpy(a + *n * size, elem, size);
+	*p = a;
+	(*n)++;
 	return 0;
 }
 
@@ -385,7 +389,14 @@ static int add_token(const char *tok, void *data)
 {
 	struct token_ctx *t = data;
 	struct evfio_section *s = t->s;
-	const char *msg;
+	union {
+		struct evfio_id id;
+		struct evfio_addr addr;
+		struct evfio_class cls;
+		char serial[EVFIO_SERIAL_MAX + 1];
+		uint64_t dsn;
+	} v;
+	const char *msg, *what;
 
 	if (tok[0] == '#') {
 		cfg_error(t->p, t->line,
@@ -394,67 +405,40 @@ static int add_token(const char *tok, void *data)
 		return 1;	/* the rest of the line is the comment */
 	}
 	switch (t->bit) {
-	case KEY_IDS: {
-		struct evfio_id id;
-
-		msg = evfio_id_parse(tok, &id);
-		if (msg)
-			break;
-		if (grow((void **)&s->ids, &s->n_ids, sizeof(id)))
-			return -ENOMEM;
-		s->ids[s->n_ids++] = id;
-		return 0;
+	case KEY_IDS:
+		what = "id";
+		msg = evfio_id_parse(tok, &v.id);
+		if (!msg)
+			return append(&s->ids, &s->n_ids, &v.id, sizeof(v.id));
+		break;
+	case KEY_ADDRESS:
+		what = "address";
+		msg = evfio_addr_parse(tok, &v.addr);
+		if (!msg)
+			return append(&s->addrs, &s->n_addrs, &v.addr, sizeof(v.addr));
+		break;
+	case KEY_SERIAL:
+		what = "serial";
+		msg = evfio_serial_parse(tok, v.serial, EVFIO_SERIAL_MAX);
+		if (!msg)
+			return append(&s->serials, &s->n_serials, v.serial,
+				      sizeof(v.serial));
+		break;
+	case KEY_DSN:
+		what = "dsn";
+		msg = evfio_dsn_parse(tok, &v.dsn);
+		if (!msg)
+			return append(&s->dsns, &s->n_dsns, &v.dsn, sizeof(v.dsn));
+		break;
+	default:
+		what = "class";
+		msg = evfio_class_parse(tok, &v.cls);
+		if (!msg)
+			return append(&s->classes, &s->n_classes, &v.cls,
+				      sizeof(v.cls));
+		break;
 	}
-	case KEY_ADDRESS: {
-		struct evfio_addr a;
-
-		msg = evfio_addr_parse(tok, &a);
-		if (msg)
-			break;
-		if (grow((void **)&s->addrs, &s->n_addrs, sizeof(a)))
-			return -ENOMEM;
-		s->addrs[s->n_addrs++] = a;
-		return 0;
-	}
-	case KEY_SERIAL: {
-		char sn[EVFIO_SERIAL_MAX + 1];
-
-		msg = evfio_serial_parse(tok, sn, EVFIO_SERIAL_MAX);
-		if (msg)
-			break;
-		if (grow((void **)&s->serials, &s->n_serials, sizeof(sn)))
-			return -ENOMEM;
-		memcpy(s->serials[s->n_serials++], sn, sizeof(sn));
-		return 0;
-	}
-	case KEY_DSN: {
-		uint64_t v;
-
-		msg = evfio_dsn_parse(tok, &v);
-		if (msg)
-			break;
-		if (grow((void **)&s->dsns, &s->n_dsns, sizeof(v)))
-			return -ENOMEM;
-		s->dsns[s->n_dsns++] = v;
-		return 0;
-	}
-	default: {
-		struct evfio_class c;
-
-		msg = evfio_class_parse(tok, &c);
-		if (msg)
-			break;
-		if (grow((void **)&s->classes, &s->n_classes, sizeof(c)))
-			return -ENOMEM;
-		s->classes[s->n_classes++] = c;
-		return 0;
-	}
-	}
-	cfg_error(t->p, t->line, "invalid %s '%.40s': %s",
-		  t->bit == KEY_IDS ? "id" :
-		  t->bit == KEY_ADDRESS ? "address" :
-		  t->bit == KEY_SERIAL ? "serial" :
-		  t->bit == KEY_DSN ? "dsn" : "class", tok, msg);
+	cfg_error(t->p, t->line, "invalid %s '%.40s': %s", what, tok, msg);
 	return 0;
 }
 
