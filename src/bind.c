@@ -135,6 +135,17 @@ enum evfio_result evfio_bind_move(struct evfio_ctx *c, struct evfio_dev *d,
 	return give_back(c, d, host, why);
 }
 
+/* A refused device is left as it was: one moved to the target only to read
+ * its serial goes back, an override set for it is cleared. */
+static enum evfio_result leave_refused(struct evfio_ctx *c, struct evfio_dev *d)
+{
+	if (d->taken)
+		evfio_unbind_target(c, d);
+	else if (!c->dry_run && !strcmp(d->override, c->cfg.driver))
+		write_attr(c, d, "driver_override", "\n");
+	return EVFIO_REFUSED;
+}
+
 enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d)
 {
 	const char *target = c->cfg.driver;
@@ -155,11 +166,7 @@ enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d)
 	if (refusal) {
 		ev_err(&c->log, "%s: not bound to %s (%s)%s: %s", label, target,
 		       section, note, refusal);
-		if (d->taken)	/* moved there to read its serial: give back */
-			evfio_unbind_target(c, d);
-		else if (!c->dry_run && !strcmp(d->override, target))
-			write_attr(c, d, "driver_override", "\n");
-		return EVFIO_REFUSED;
+		return leave_refused(c, d);
 	}
 	if (d->taken) {
 		ev_info(&c->log, "%s %s -> %s (%s)%s", label,
@@ -169,9 +176,7 @@ enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d)
 	if (d->driver[0] && strcmp(d->driver, target) && !c->cfg.unbind) {
 		ev_err(&c->log, "%s: not bound to %s (%s): it is on %s and "
 		       "[options] unbind = no", label, target, section, d->driver);
-		if (!c->dry_run && !strcmp(d->override, target))
-			write_attr(c, d, "driver_override", "\n");
-		return EVFIO_REFUSED;
+		return leave_refused(c, d);
 	}
 	if (c->dry_run) {
 		ev_info(&c->log, "%s %s -> %s (%s)%s [dry run]", label,

@@ -265,7 +265,10 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 		}
 		if (!strcmp(d->driver, "nvme"))
 			r = via_driver(c, d, timeout_ms, &nvme_loaded);
-		else if (target_is_vfio(c) && !evfio_safety_refusal(d))
+		else if (target_is_vfio(c) && !evfio_safety_refusal(d) &&
+			 (!d->driver[0] || !strcmp(d->driver, c->cfg.driver)))
+			/* never unbinds a host driver: nvme is asked (above),
+			 * any other driver is not an NVMe one */
 			r = via_vfio(c, d, timeout_ms, true);
 		else if (d->driver[0] && strcmp(d->driver, c->cfg.driver))
 			snprintf(d->id_error, sizeof(d->id_error), "it is on %s, "
