@@ -2,8 +2,8 @@
 # make demo: boot a Debian 12 VM twice, without and then with early-vfio, and show which driver
 # holds each storage controller. The VM has two identical ICH9 AHCI controllers [8086:2922] (the
 # boot disk is on 00:1f.2, its twin on 00:03.0) and two NVMe controllers with the same IDs.
-# early-vfio, configured by address, moves the twin and one NVMe to vfio-pci before udev loads
-# ahci/nvme; the boot controller and the other NVMe keep their drivers.
+# early-vfio moves the twin (by address) and one NVMe (by serial number) to vfio-pci before udev
+# loads ahci/nvme; the boot controller and the other NVMe keep their drivers.
 #
 # Run as root on Debian 12: installs the host tools it needs (qemu-system-x86, debootstrap, ...),
 # builds the guest rootfs once (cached in .cache/vm, 1-3 min) and then takes about a minute.
@@ -35,9 +35,10 @@ cat >"$VM_WORK/demo.conf" <<'CONF'
 [sata-twin]
 address = 00:03.0
 
-# One of two identical NVMe controllers, by address.
-[nvme-a]
-address = 00:04.0
+# One of two identical NVMe controllers, by the serial number the drive reports
+# (read through VFIO at boot, before the nvme driver is loaded).
+[nvme-b]
+serial = EVFIO-B
 CONF
 
 vm_set_config -
