@@ -24,7 +24,8 @@
 #   4 trixie-6.12-amd-iommu    row 2's by-address image booted with -device amd-iommu instead of
 #                              intel-iommu (no intel_iommu=on): binds as in row 2; the IOMMU's own
 #                              PCI function (class 0806, no IOMMU group) is not on vfio-pci, has no
-#                              driver_override and is named in no early-vfio log line
+#                              driver_override and is named in no early-vfio log line; and row 2's
+#                              by-serial image (the NVMe serial read through VFIO, DMA through AMD-Vi)
 #   5 bookworm-6.1-host-driver scenario 6 (preloaded) and 9 with nvme preloaded (preloaded-serial)
 #                              on row 1's guest
 # Every image with a config, in every row: the early-vfio binary in it is static (file -L), and
@@ -701,6 +702,9 @@ rows_trixie() {
 	row_begin "$trixie_row-amd-iommu" "13 trixie" amd
 	VM_IOMMU=amd boot_and_check by-address-amd "$W/by-address.initrd" "" "vfio-pci vfio-pci nvme"
 	amd_iommu_checks by-address-amd
+	# Identify through VFIO maps its DMA buffer through the AMD IOMMU here.
+	VM_IOMMU=amd boot_and_check by-serial-amd "$W/by-serial.initrd" "" "ahci nvme vfio-pci"
+	serial_checks by-serial-amd "through VFIO"
 
 	# Row 3: the newest kernel Debian offers, from trixie-backports; the 6.12 kernel purged.
 	row=trixie-backports-setup
