@@ -256,8 +256,10 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 			continue;
 		any = true;
 		evfio_dev_label(d, label, sizeof(label));
-		if (evfio_protect_why(&c->prot, d->bdf) && !d->section->allow_system) {
-			/* never moved, not even to read its serial */
+		if (strcmp(d->driver, "nvme") && evfio_protect_why(&c->prot, d->bdf) &&
+		    !d->section->allow_system) {
+			/* never moved, not even to read its serial; on nvme
+			 * it is read in place, and refused if it matches */
 			ev_dbg(&c->log, "%s holds the running system: not identified",
 			       label);
 			d->section = NULL;

@@ -195,6 +195,36 @@ c_serial_check_unknown_warns() {
 	want_err_line '0000:04:00.0' 'serial unknown' 'no driver holds it'
 }
 
+c_serial_of_root_drive_is_an_error() {
+	fx
+	local p=pci0000:00/0000:04:00.0/nvme/nvme0/nvme0n1
+	fs_dev "$T" 0000:04:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	fs_dev "$T" 0000:05:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	fs_nvme "$T" 0000:04:00.0 S4ROOT0000001 "Samsung SSD 980 PRO 1TB"
+	fs_nvme "$T" 0000:05:00.0 S4VM00000002 "Samsung SSD 980 PRO 1TB"
+	fs_block "$T" nvme0n1 259:0 "$p"
+	fs_block "$T" nvme0n1p2 259:2 "$p/nvme0n1p2"
+	fs_mount "$T" / 259:2 ext4 /dev/nvme0n1p2
+	# the serial of the drive the host runs from: what the hook's check must stop
+	conf '[vm]' 'serial = S4ROOT0000001'
+	ev check
+	want_rc 2
+	want_no_writes
+	want_err_line '[vm] selects 0000:04:00.0' '/ (root)'
+	ev bind
+	want_rc 64
+	want_host 0000:04:00.0 nvme
+	want_no_log '0000:04:00.0'
+	conf '[vm]' 'serial = S4VM00000002'
+	ev check
+	want_rc 0
+	want_out_line '0000:05:00.0' 'serial S4VM00000002'
+	ev bind
+	want_rc 0
+	want_target 0000:05:00.0
+	want_no_log '0000:04:00.0'
+}
+
 c_dsn_selects_one_of_twins() {
 	fx
 	fs_dev "$T" 0000:05:00.0 --ids 8086:10d3 --class 020000 --driver e1000e --dsn 52-54-00-ff-ff-12-34-56
@@ -238,5 +268,6 @@ t "a protected NVMe drive is not moved, even to read its serial" c_serial_protec
 t "bind --dry-run with serial selectors writes nothing and says the serial is read at boot" c_serial_dry_run_moves_nothing
 t "check names the drive a serial takes; status shows serials, on vfio-pci from the boot's record" c_serial_status_and_check
 t "check warns that a candidate with no driver has an unknown serial" c_serial_check_unknown_warns
+t "serial of the drive / is on: check exits 2 naming it, bind refuses it; the twin's serial binds only the twin" c_serial_of_root_drive_is_an_error
 t "dsn: of two identical NICs, the one with the Device Serial Number is bound; status shows DSNs" c_dsn_selects_one_of_twins
 t "dsn on a device without the capability matches nothing" c_dsn_absent_matches_nothing
