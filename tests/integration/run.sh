@@ -1410,9 +1410,9 @@ t "config group-writable by a non-root group: refused like 0666" c_config_group_
 t "config group-writable by group root is accepted" c_config_root_group_writable
 t "early-vfio=no on the kernel command line binds nothing, like early-vfio=off" c_cmdline_no
 
-# shellcheck source=tests/integration/cases-serial.sh
+# shellcheck source=tests/integration/cases-serial.sh disable=SC1091 # followed with -x (make check-lint)
 . "$HERE/cases-serial.sh"
-# shellcheck source=tests/integration/cases-initramfs.sh
+# shellcheck source=tests/integration/cases-initramfs.sh disable=SC1091 # followed with -x (make check-lint)
 . "$HERE/cases-initramfs.sh"
 
 echo "$PASSED passed, $FAILED failed"
