@@ -238,6 +238,7 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 		}
 	}
 	evfio_devlist_free(&l);
+	/* "nothing to do" must not hide a drive left unidentified */
 	if (n_already == n_sel && n_sel == 1 && !n_fail)
 		ev_info(&c->log, "nothing to do: the selected device is on %s",
 			c->cfg.driver);
@@ -249,7 +250,6 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 			"%s", n_sel, n_ok, c->dry_run ? "would be bound" : "bound",
 			n_already, c->cfg.driver, n_fail,
 			c->dry_run ? "would fail" : "failed");
-	/* "nothing to do" above must not hide a drive left unidentified */
 	return n_fail ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
 }
 
