@@ -251,6 +251,7 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 		struct evfio_dev *d = &l->devs[i];
 		char label[64];
 		int r = -ENOTSUP;
+		bool asked;
 
 		if (!needs_id(d))
 			continue;
@@ -265,7 +266,8 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 			d->section = NULL;
 			continue;
 		}
-		if (!strcmp(d->driver, "nvme"))
+		asked = !strcmp(d->driver, "nvme");
+		if (asked)
 			r = via_driver(c, d, timeout_ms, &nvme_loaded);
 		else if (target_is_vfio(c) && !evfio_safety_refusal(d) &&
 			 (!d->driver[0] || !strcmp(d->driver, c->cfg.driver)))
@@ -276,7 +278,7 @@ int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
 			snprintf(d->id_error, sizeof(d->id_error), "it is on %s, "
 				 "which cannot tell its serial", d->driver);
 		/* given back after method 1 failed, it may be on nvme now */
-		if (r && (!d->driver[0] || !strcmp(d->driver, c->cfg.driver) ||
+		if (r && !asked && (!d->driver[0] || !strcmp(d->driver, c->cfg.driver) ||
 			  !strcmp(d->driver, "nvme"))) {
 			if (d->id_error[0])
 				ev_info(&c->log, "%s: cannot ask its serial %s; asking "
