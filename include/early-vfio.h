@@ -388,6 +388,8 @@ void evfio_vfio_dma_free(struct evfio_vfio *v, void *mem, size_t size,
 
 /* ---- nvme.c --------------------------------------------------------- */
 
+/* Monotonic milliseconds, for the bounded waits here and in identify.c. */
+uint64_t evfio_now_ms(void);
 /* Fill id->serial, id->model (trimmed) and set id->nvme_known. */
 int evfio_nvme_identify_vfio(struct evfio_vfio *v, unsigned int timeout_ms,
 			     struct evfio_ident *id, const char **why);

@@ -86,20 +86,12 @@ static int via_vfio(struct evfio_ctx *c, struct evfio_dev *d,
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Method 2: let the nvme driver take the controller and read its serial
  * once it is live. */
 static int via_driver(struct evfio_ctx *c, struct evfio_dev *d,
 		      unsigned int timeout_ms, bool *nvme_loaded)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = evfio_now_ms() + timeout_ms;
 	int r;
 
 	if (!*nvme_loaded) {
@@ -125,7 +117,7 @@ static int via_driver(struct evfio_ctx *c, struct evfio_dev *d,
 	}
 	while ((r = evfio_nvme_identify_sysfs(&c->fs, d->bdf, &d->id)) == -EAGAIN ||
 	       r == -ENOENT) {
-		if (now_ms() > deadline)
+		if (evfio_now_ms() > deadline)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}

@@ -60,7 +60,7 @@ struct cqe {
 	uint32_t dw3;		/* command id, phase (bit 16), status */
 };
 
-static uint64_t now_ms(void)
+uint64_t evfio_now_ms(void)
 {
 	struct timespec ts;
 
@@ -91,7 +91,7 @@ static int wait_ready(struct evfio_vfio *v, bool want, uint64_t deadline)
 			return -EIO;
 		if (!!(csts & CSTS_RDY) == want)
 			return 0;
-		if (now_ms() > deadline)
+		if (evfio_now_ms() > deadline)
 			return -ETIMEDOUT;
 		pause_us(1000);
 	}
@@ -144,7 +144,7 @@ static int identify(struct evfio_vfio *v, uint8_t *mem, unsigned int timeout_ms,
 		limit = timeout_ms;
 
 	*why = "it did not stop (CSTS.RDY stayed 1)";
-	r = disable(v, now_ms() + limit);
+	r = disable(v, evfio_now_ms() + limit);
 	if (r)
 		return r;
 	*why = "cannot program its admin queues";
@@ -159,7 +159,7 @@ static int identify(struct evfio_vfio *v, uint8_t *mem, unsigned int timeout_ms,
 	if (r)
 		return r;
 	*why = "it did not become ready (CSTS.RDY stayed 0, or CSTS.CFS)";
-	r = wait_ready(v, true, now_ms() + limit);
+	r = wait_ready(v, true, evfio_now_ms() + limit);
 	if (r)
 		return r;
 
@@ -172,13 +172,13 @@ static int identify(struct evfio_vfio *v, uint8_t *mem, unsigned int timeout_ms,
 	r = evfio_vfio_bar_write32(v, REG_DBS, 1);	/* SQ 0 tail = 1 */
 	if (r)
 		return r;
-	deadline = now_ms() + limit;
+	deadline = evfio_now_ms() + limit;
 	*why = "Identify Controller did not complete";
 	for (long us = 50;; us = us < 2000 ? 2 * us : us) {
 		dw3 = cq[0].dw3;
 		if (dw3 & (1u << 16))
 			break;
-		if (now_ms() > deadline)
+		if (evfio_now_ms() > deadline)
 			return -ETIMEDOUT;
 		pause_us(us);
 	}
@@ -214,7 +214,7 @@ int evfio_nvme_identify_vfio(struct evfio_vfio *v, unsigned int timeout_ms,
 	} else {
 		r = identify(v, mem, timeout_ms, id, why);
 		/* leave it as found: disabled, then vfio-pci resets it */
-		r2 = disable(v, now_ms() + timeout_ms);
+		r2 = disable(v, evfio_now_ms() + timeout_ms);
 		if (!r && r2) {
 			r = r2;
 			*why = "it did not stop after Identify";
