@@ -160,7 +160,8 @@ static void fill_ident(struct pci_dev *p, struct evfio_dev *d, unsigned int need
 
 /* Pass 2: the rest, for the devices a command keeps. */
 static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
-			 struct pci_dev *p, struct evfio_dev *d, bool names)
+			 struct pci_dev *p, struct evfio_dev *d,
+			 const struct evfio_scan *how)
 {
 	char path[128], buf[32];
 	const char *s;
@@ -170,7 +171,8 @@ static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
 	d->id.subvendor = p->subsys_vendor_id;
 	d->id.subdevice = p->subsys_id;
 	d->rev = p->rev_id;
-	read_dsn(p, &d->id);
+	if (!(how->need & EVFIO_SCAN_DSN))	/* else pass 1 read it */
+		read_dsn(p, &d->id);
 	d->garbled = !id_attr_ok(fs, d->bdf, "vendor") ||
 		     !id_attr_ok(fs, d->bdf, "device");
 
@@ -195,7 +197,7 @@ static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
 		d->garbled = true;
 	d->detailed = true;
 
-	if (!names)
+	if (!how->names)
 		return;
 	s = pci_lookup_name(pacc, d->class_name, sizeof(d->class_name),
 			    PCI_LOOKUP_CLASS, p->device_class);
@@ -280,7 +282,7 @@ static int scan_one(struct scanner *s, const char *name, bool forced)
 	}
 	fill_ident(p, &d, s->how->need);
 	if (forced || !s->how->keep || s->how->keep(s->fs, &d, s->how->data)) {
-		fill_details(s->fs, s->pacc, p, &d, s->how->names);
+		fill_details(s->fs, s->pacc, p, &d, s->how);
 		d.group_only = forced;
 		r = push(s, &d);
 	}
