@@ -41,11 +41,23 @@
  *                               resolved: sys/bus/pci/devices/0000:03:00.0/driver_override or
  *                               sys/devices/pci0000:00/0000:03:00.0/driver_override
  *   FAKE_HANG=DRV:BDF           DRV's probe of BDF never returns (sleeps FAKE_HANG_SECS, default
- *                               600, interruptible by signals) - a driver stuck in probe
+ *                               600, interruptible by signals) - a driver stuck in probe;
+ *                               with FAKE_HANG_HARD=1 signals do not end it (a task in D state)
  *   FAKE_NVME_DEAD=BDF          the nvme driver takes BDF but its controller never becomes live
  *   FAKE_VANISH=BDF             the device is hot-removed (its directory, bus link, driver and
  *                               iommu group links deleted) when its driver_override is first
  *                               opened for write, i.e. between scan and bind; open -> ENOENT
+ *   FAKE_VFIO_SLOW=SECS         opening dev/vfio/vfio takes SECS seconds (interruptible by a
+ *                               signal: then EINTR) before it is opened, or fails as usual
+ *
+ * Modules (fs_module): a driver whose module is not loaded yet has no sys/bus/pci/drivers/DRV;
+ * .fakesys/modules/MOD names the driver it registers.  libkmod's kmod_module_probe_insert_module
+ * is interposed: for such a module it "loads" it as the kernel would, registering the driver
+ * and then attaching it to every device it matches that has no driver (driver_register ->
+ * bus_add_driver -> driver_attach: an unbound device whose driver_override is unset or names
+ * the driver), e.g. nvme taking every unbound NVMe controller at once.  Logged as
+ *   module nvme loaded: driver nvme registered
+ *   driver_attach nvme 0000:05:00.0: bound
  *
  * Every emulated kernel action, refused open and injected fault is appended, one line each,
  * to $FAKE_SYSROOT/fakekernel.log, e.g.
@@ -65,6 +77,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -74,6 +87,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 /* paths here are far below PATH_MAX; a truncated one would just not exist */
@@ -298,7 +312,15 @@ static int probe(const char *devdir, const char *bdf, const char *drv, const cha
 		unsigned int left = secs ? (unsigned int)strtoul(secs, NULL, 10) : 600;
 
 		fk_log("probe %s %s: hanging (FAKE_HANG)", drv, bdf);
-		sleep(left); /* a handled signal ends it early */
+		if (getenv("FAKE_HANG_HARD")) {
+			/* as in an uninterruptible sleep: signals do not end it */
+			struct timespec ts = { (time_t)left, 0 };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		} else {
+			sleep(left); /* a handled signal ends it early */
+		}
 		*why = "hung (FAKE_HANG)";
 		return -EINTR;
 	}
@@ -526,6 +548,100 @@ static ssize_t store_override(const char *path, const char *bdf, const char *buf
 	return err ? err : (ssize_t)count;
 }
 
+/* ---- modules: "loading" a module registers its driver, which takes every device it matches ---- */
+
+static void make_driver_dir(const char *drv)
+{
+	static const char *const files[] = { "bind", "unbind", "new_id", "remove_id", "uevent", NULL };
+	char p[PATH_MAX];
+	int i, fd;
+
+	snprintf(p, sizeof(p), "%s/bus/pci/drivers/%s", sys, drv);
+	mkdir(p, 0755);
+	for (i = 0; files[i]; i++) {
+		snprintf(p, sizeof(p), "%s/bus/pci/drivers/%s/%s", sys, drv, files[i]);
+		fd = real_open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0200);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* driver_attach(): offer every unbound device to DRV */
+static void driver_attach(const char *drv)
+{
+	char p[PATH_MAX], devdir[PATH_MAX], cur[256];
+	const char *why = "";
+	struct dirent *e;
+	DIR *dir;
+	int err;
+
+	snprintf(p, sizeof(p), "%s/bus/pci/devices", sys);
+	dir = opendir(p);
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.' || !dev_dir(e->d_name, devdir))
+			continue;
+		cur_driver(devdir, cur, sizeof(cur));
+		if (*cur || !drv_matches(devdir, e->d_name, drv))
+			continue;
+		err = probe(devdir, e->d_name, drv, &why);
+		if (err) {
+			fk_log("driver_attach %s %s: probe failed: %s (%s)", drv, e->d_name, why,
+			       errname(-err));
+			continue;
+		}
+		if (do_bind(devdir, e->d_name, drv) == 0)
+			fk_log("driver_attach %s %s: bound", drv, e->d_name);
+	}
+	closedir(dir);
+}
+
+/* 0 after a fake load, 1 when MOD is not a fake module */
+static int fake_modprobe(const char *mod)
+{
+	char p[PATH_MAX], drv[256];
+
+	if (!*mod || strchr(mod, '/'))
+		return 1;
+	snprintf(p, sizeof(p), "%s/.fakesys/modules/%s", top, mod);
+	if (read_small(p, drv, sizeof(drv)) < 0 || !*drv || strchr(drv, '/'))
+		return 1;
+	if (driver_registered(drv)) {
+		fk_log("module %s: already loaded", mod);
+		return 0;
+	}
+	make_driver_dir(drv);
+	fk_log("module %s loaded: driver %s registered", mod, drv);
+	driver_attach(drv);
+	return 0;
+}
+
+struct kmod_module;
+typedef int (*kmod_run_install_fn)(struct kmod_module *, const char *, void *);
+typedef void (*kmod_print_action_fn)(struct kmod_module *, bool, const char *);
+typedef int (*kmod_probe_fn)(struct kmod_module *, unsigned int, const char *, kmod_run_install_fn,
+			     const void *, kmod_print_action_fn);
+typedef const char *(*kmod_name_fn)(const struct kmod_module *);
+int kmod_module_probe_insert_module(struct kmod_module *mod, unsigned int flags,
+				    const char *extra_options, kmod_run_install_fn run_install,
+				    const void *data, kmod_print_action_fn print_action);
+
+int kmod_module_probe_insert_module(struct kmod_module *mod, unsigned int flags,
+				    const char *extra_options, kmod_run_install_fn run_install,
+				    const void *data, kmod_print_action_fn print_action)
+{
+	kmod_probe_fn real = (kmod_probe_fn)dlsym(RTLD_NEXT, "kmod_module_probe_insert_module");
+	kmod_name_fn name = (kmod_name_fn)dlsym(RTLD_NEXT, "kmod_module_get_name");
+
+	fk_init();
+	if (active && name && fake_modprobe(name(mod)) == 0)
+		return 0;
+	if (!real)
+		return -ENOSYS;
+	return real(mod, flags, extra_options, run_install, data, print_action);
+}
+
 enum kind { K_NONE, K_RO, K_OVERRIDE, K_PROBE, K_BIND, K_UNBIND, K_PASS };
 
 /*
@@ -671,6 +787,23 @@ static void abs_path(int dirfd, const char *path, char *out, size_t size)
 	snprintf(out, size, "%s/%s", base, path);
 }
 
+/* FAKE_VFIO_SLOW: the VFIO container node takes its time to open */
+static int fk_slow_vfio(const char *abs)
+{
+	const char *secs = getenv("FAKE_VFIO_SLOW");
+	struct timespec ts = { 0, 0 };
+
+	if (!secs || strncmp(abs, top, toplen) || strcmp(abs + toplen, "/dev/vfio/vfio"))
+		return 0;
+	ts.tv_sec = (time_t)strtoul(secs, NULL, 10);
+	fk_log("open dev/vfio/vfio: slow, %s s (FAKE_VFIO_SLOW)", secs);
+	if (nanosleep(&ts, NULL) < 0) {
+		fk_log("open dev/vfio/vfio: interrupted (EINTR)");
+		return -EINTR;
+	}
+	return 0;
+}
+
 static int fk_openat(openat_fn fn, int dirfd, const char *path, int flags, mode_t mode)
 {
 	char abs[PATH_MAX];
@@ -680,7 +813,9 @@ static int fk_openat(openat_fn fn, int dirfd, const char *path, int flags, mode_
 	if (!active || !path)
 		return fn(dirfd, path, flags, mode);
 	abs_path(dirfd, path, abs, sizeof(abs));
-	r = fk_open_check(abs, flags);
+	r = fk_slow_vfio(abs);
+	if (!r)
+		r = fk_open_check(abs, flags);
 	if (r < 0) {
 		errno = -r;
 		return -1;
@@ -699,7 +834,9 @@ static int fk_open(open_fn fn, const char *path, int flags, mode_t mode)
 	if (!active || !path)
 		return fn(path, flags, mode);
 	abs_path(AT_FDCWD, path, abs, sizeof(abs));
-	r = fk_open_check(abs, flags);
+	r = fk_slow_vfio(abs);
+	if (!r)
+		r = fk_open_check(abs, flags);
 	if (r < 0) {
 		errno = -r;
 		return -1;

@@ -20,6 +20,13 @@
 #       --dsn XX-XX-XX-XX-XX-XX-XX-XX a PCI Express capability and a Device Serial Number
 #                                 extended capability (config file of 4096 bytes)
 #   fs_attr  ROOT BDF ATTR VALUE  overwrite one attribute with raw VALUE (no newline added)
+#   fs_module ROOT MODULE [DRIVER] the driver (default MODULE) is a module not loaded yet: its
+#                                 sys/bus/pci/drivers/DRIVER goes away (call it after the fs_dev
+#                                 calls, with the devices --unbound) and comes back when early-vfio
+#                                 loads MODULE through libkmod; fakekernel.so then attaches the
+#                                 driver to every unbound device it matches, as the kernel does.
+#                                 ROOT/etc/modprobe.d/fakesys.conf aliases MODULE to itself, so
+#                                 libkmod finds it without a modules.dep
 #
 # The running system (what early-vfio's protection scan reads; see src/protect.c):
 #   fs_block ROOT NAME MAJ:MIN DEVPATH [SLAVE...]
@@ -199,6 +206,14 @@ fs_dev() {
 			ln -s "../../../../devices/pci0000:00/$bdf" "$r/sys/bus/pci/drivers/$cur/$bdf"
 		fi
 	fi
+}
+
+fs_module() {
+	local r=$1 mod=$2 drv=${3:-$2}
+	rm -rf "$r/sys/bus/pci/drivers/$drv"
+	mkdir -p "$r/.fakesys/modules" "$r/etc/modprobe.d"
+	printf '%s\n' "$drv" >"$r/.fakesys/modules/$mod"
+	printf 'alias %s %s\n' "$mod" "$mod" >>"$r/etc/modprobe.d/fakesys.conf"
 }
 
 fs_attr() {
