@@ -24,10 +24,10 @@ CFLAGS    += -Werror
 endif
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRC   := src/log.c src/selector.c src/config.c src/sysfs.c src/pci.c \
-             src/modules.c src/safety.c src/protect.c src/bind.c src/vfio.c \
-             src/nvme.c src/identify.c src/output.c src/initramfs.c \
-             src/commands.c
+LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
+             src/pci.c src/modules.c src/protect.c src/safety.c src/vfio.c \
+             src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
+             src/output.c src/initramfs.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
@@ -69,13 +69,14 @@ early-vfio-asan: $(SRC) $(HDR)
 	$(CC) $(CFLAGS) -O1 $(SAN) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- tests -------------------------------------------------------------
-UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme
+UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme \
+              tests/unit/test_vfio
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
 
 # nvme.c against a simulated controller: the test provides the vfio.c accessors
-NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/config.c src/log.c
+NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/clock.c src/config.c src/log.c
 tests/unit/test_nvme: tests/unit/test_nvme.c $(NVME_TEST_SRC) $(HDR)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
 

@@ -3,22 +3,29 @@
  * early-vfio: bind selected PCI devices to vfio-pci before their host
  * drivers can take them.  One internal header; one source file per concern:
  *
+ *   sysfs.c     every file access under the root dirfd (/sys, /proc, /dev,
+ *               /run); names that are safe in a path.  Depends on nothing.
+ *   clock.c     monotonic milliseconds; the run's one deadline and its alarm
  *   log.c       messages to stderr and /dev/kmsg
- *   config.c    /etc/early-vfio.conf (inih) -> struct evfio_config
  *   selector.c  ids / address / class / serial / dsn selectors: parse, match
- *   sysfs.c     every sysfs read and write, relative to one root dirfd
- *   pci.c       libpci scan -> struct evfio_dev array
- *   modules.c   libkmod: load the target driver, modules for an alias
- *   safety.c    devices that must never be taken, and why; IOMMU groups
+ *   config.c    /etc/early-vfio.conf (inih) -> struct evfio_config
+ *   pci.c       libpci scan -> struct evfio_dev array; a device's live state
+ *   modules.c   libkmod: load a driver's module, modules for an alias
  *   protect.c   the PCI devices that hold the running system
- *   bind.c      the bind / release sequences for one device
- *   vfio.c      VFIO container, group and device: regions and DMA
- *   nvme.c      NVMe Identify Controller: through VFIO, or the nvme driver
- *   identify.c  which NVMe candidates are the selected drives, at boot
- *   output.c    status (lspci -knn style, JSON) and check reports
+ *   safety.c    the review: refusals, protection, IOMMU groups
+ *   vfio.c      VFIO container, group and device: regions, DMA, reset
+ *   nvme.c      NVMe Identify Controller through VFIO (a state machine, so
+ *               several controllers are asked side by side); nvme's sysfs
+ *   identify.c  reads the serial and model of NVMe candidates; never moves
+ *               a device
+ *   bind.c      the one module that moves devices: driver_override, unbind,
+ *               bind, drivers_probe, each after re-reading the device
+ *   commands.c  the pipeline scan -> select -> review -> identify -> bind,
+ *               and status, check, protected, release
+ *   boot.c      the boot entry: the kernel command line, a bounded child
+ *   output.c    status (lspci -knn style, JSON)
  *   initramfs.c check --initramfs: is a built image ready
- *   commands.c  bind, status, check, protected, release
- *   main.c      options, usage, exit codes
+ *   main.c      options, the command table, usage, exit codes
  *
  * Internal functions return 0 (or a positive count) on success and -errno
  * on failure, as libkmod does.
@@ -41,12 +48,15 @@
 #define EVFIO_DEFAULT_CONFIG "/etc/early-vfio.conf"
 #define EVFIO_DEFAULT_DRIVER "vfio-pci"
 #define EVFIO_DEFAULT_TIMEOUT 60	/* seconds for a whole bind */
+#define EVFIO_MAX_TIMEOUT 3600
+#define EVFIO_BOOT_GRACE 10		/* boot waits timeout + this for bind */
 
 /* Exit codes, documented in early-vfio(8). */
 enum {
 	EVFIO_EXIT_OK = 0,
 	EVFIO_EXIT_FAILURE = 1,
 	EVFIO_EXIT_CONFIG = 2,
+	EVFIO_EXIT_EMPTY = 3,	/* check: valid, but no device section */
 	EVFIO_EXIT_PARTIAL = 64,
 };
 
@@ -54,18 +64,84 @@ enum {
 #define EVFIO_BDF_LEN 13	/* "dddd:bb:dd.f" + NUL */
 #define EVFIO_LINE_MAX 198	/* longest config line inih keeps whole */
 
+/* ---- sysfs.c -------------------------------------------------------- */
+
+struct evfio_sysfs {
+	int rootfd;		/* the system root: "/" or --sysroot */
+	char root[4096];	/* its path, for libpci and messages */
+};
+
+/* A name safe as one path component: 1-63 of [A-Za-z0-9._-]. */
+bool evfio_valid_name(const char *s);
+int evfio_sysfs_open(struct evfio_sysfs *fs, const char *root);
+void evfio_sysfs_close(struct evfio_sysfs *fs);
+/* Paths are relative to the root ("sys/bus/pci/drivers_probe").  Reads
+ * strip one trailing newline and fail with -EOVERFLOW on a short buffer and
+ * -EILSEQ on a NUL byte. */
+int evfio_sysfs_read(const struct evfio_sysfs *fs, const char *path,
+		     char *buf, size_t size);
+int evfio_sysfs_write(const struct evfio_sysfs *fs, const char *path,
+		      const char *value);
+/* Basename of a symlink's target ("driver" -> "ahci"); -ENOENT if absent. */
+int evfio_sysfs_link_name(const struct evfio_sysfs *fs, const char *path,
+			  char *buf, size_t size);
+/* A symlink's target as it is ("../../devices/..."); -errno. */
+int evfio_sysfs_readlink(const struct evfio_sysfs *fs, const char *path,
+			 char *buf, size_t size);
+bool evfio_sysfs_exists(const struct evfio_sysfs *fs, const char *path);
+/* opendir() of a root-relative directory; NULL with errno set. */
+DIR *evfio_sysfs_opendir(const struct evfio_sysfs *fs, const char *path);
+/* open(2) / fopen(3) of a root-relative path: fd or -errno; FILE or NULL
+ * with errno set. */
+int evfio_sysfs_openat(const struct evfio_sysfs *fs, const char *path,
+		       int flags, unsigned int mode);
+FILE *evfio_sysfs_fopen(const struct evfio_sysfs *fs, const char *path);
+/* Replace a regular file (not in sysfs: /run) with text, atomically: a
+ * temporary file renamed over it; its directory is made when missing. */
+int evfio_file_replace(const struct evfio_sysfs *fs, const char *dir,
+		       const char *name, const char *text);
+/* Device attributes: "sys/bus/pci/devices/<bdf>/<attr>". */
+int evfio_dev_path(char *buf, size_t size, const char *bdf, const char *attr);
+
+/* ---- clock.c -------------------------------------------------------- */
+
+uint64_t evfio_now_ms(void);
+
+/* The one deadline of a run (--timeout): every wait takes its share of it,
+ * and no move starts without the time to finish it. */
+struct evfio_deadline {
+	uint64_t end_ms;	/* evfio_now_ms() at the end; 0: no limit */
+	unsigned int seconds;	/* as given, for messages */
+};
+
+void evfio_deadline_set(struct evfio_deadline *dl, unsigned int seconds);
+/* Milliseconds left (UINT64_MAX without a limit, 0 once passed). */
+uint64_t evfio_deadline_left(const struct evfio_deadline *dl);
+bool evfio_deadline_passed(const struct evfio_deadline *dl);
+/* The end of a wait of at most cap_ms that must leave reserve_ms of the
+ * deadline for what follows (giving devices back): an absolute time in
+ * evfio_now_ms() terms, never later than the deadline minus reserve_ms. */
+uint64_t evfio_deadline_until(const struct evfio_deadline *dl, uint64_t cap_ms,
+			      uint64_t reserve_ms);
+/* SIGALRM at the deadline interrupts a blocking system call (no SA_RESTART)
+ * and marks the deadline passed; what was moved is then given back by the
+ * code that moved it, outside the signal handler. */
+void evfio_deadline_arm(const struct evfio_deadline *dl);
+/* Sleep up to ms, less if the deadline passes first. */
+void evfio_pause_ms(const struct evfio_deadline *dl, unsigned int ms);
+
 /* ---- log.c ---------------------------------------------------------- */
 
 struct evfio_log {
 	int level;		/* messages up to this syslog priority are shown */
 	int kmsg_fd;		/* -1 when /dev/kmsg is not writable */
-	int kmsg_root;		/* dirfd it was opened from */
+	const struct evfio_sysfs *kmsg_root;	/* where it was opened */
 	int kmsg_count;		/* records written through kmsg_fd */
 	FILE *out;		/* stderr, or a test's stream */
 };
 
 void evfio_log_init(struct evfio_log *log, int level);
-void evfio_log_open_kmsg(struct evfio_log *log, int rootfd);
+void evfio_log_open_kmsg(struct evfio_log *log, const struct evfio_sysfs *fs);
 void evfio_log_close(struct evfio_log *log);
 void evfio_logv(struct evfio_log *log, int prio, const char *fmt, va_list ap);
 __attribute__((format(printf, 3, 4)))
@@ -108,7 +184,9 @@ struct evfio_ident {
 	char model[EVFIO_MODEL_MAX + 1];
 };
 
-#define EVFIO_CLASS_NVME 0x0108	/* mass storage, non-volatile memory */
+/* Mass storage, non-volatile memory, NVM Express: the only class that
+ * speaks the NVMe register interface (010801 is NVMHCI, 010800 vendor). */
+#define EVFIO_CLASS_NVME 0x010802
 
 /* Parse one token; on error return a static message and leave *out alone. */
 const char *evfio_id_parse(const char *s, struct evfio_id *out);
@@ -194,33 +272,17 @@ bool evfio_section_match(const struct evfio_section *s,
  * matched on everything else and must be identified (identify.c). */
 bool evfio_section_needs_nvme_id(const struct evfio_section *s,
 				 const struct evfio_ident *d);
-bool evfio_valid_name(const char *s);
-
-/* ---- sysfs.c -------------------------------------------------------- */
-
-struct evfio_sysfs {
-	int rootfd;		/* the system root: "/" or --sysroot */
-	char root[4096];	/* its path, for libpci and messages */
-};
-
-int evfio_sysfs_open(struct evfio_sysfs *fs, const char *root);
-void evfio_sysfs_close(struct evfio_sysfs *fs);
-/* Paths are relative to the root ("sys/bus/pci/drivers_probe").  Reads
- * strip one trailing newline and fail with -EOVERFLOW on a short buffer. */
-int evfio_sysfs_read(const struct evfio_sysfs *fs, const char *path,
-		     char *buf, size_t size);
-int evfio_sysfs_write(const struct evfio_sysfs *fs, const char *path,
-		      const char *value);
-/* Basename of a symlink's target ("driver" -> "ahci"); -ENOENT if absent. */
-int evfio_sysfs_link_name(const struct evfio_sysfs *fs, const char *path,
-			  char *buf, size_t size);
-bool evfio_sysfs_exists(const struct evfio_sysfs *fs, const char *path);
-/* opendir() of a root-relative directory; NULL with errno set. */
-DIR *evfio_sysfs_opendir(const struct evfio_sysfs *fs, const char *path);
-/* Device attributes: "sys/bus/pci/devices/<bdf>/<attr>". */
-int evfio_dev_path(char *buf, size_t size, const char *bdf, const char *attr);
 
 /* ---- pci.c ---------------------------------------------------------- */
+
+/* Where a drive's serial number came from. */
+enum evfio_id_src {
+	EVFIO_ID_NONE,		/* not known */
+	EVFIO_ID_VFIO,		/* Identify Controller through VFIO, now */
+	EVFIO_ID_DRIVER,	/* the nvme driver's sysfs */
+	EVFIO_ID_RECORD,	/* read at boot through VFIO (the record) */
+};
+const char *evfio_id_src_text(enum evfio_id_src src);
 
 struct evfio_dev {
 	char bdf[EVFIO_BDF_LEN];
@@ -234,15 +296,14 @@ struct evfio_dev {
 	char dev_name[160];			/* vendor and device names */
 	int sriov_numvfs;			/* -1: not an SR-IOV PF */
 	bool garbled;				/* ids in sysfs unreadable */
-	bool via_group;				/* taken for iommu-group = whole */
 	bool group_only;			/* kept only as a group member */
 	bool detailed;				/* pass 2 done */
-	char refusal[256];			/* set by evfio_safety_review */
-	const char *id_via;			/* how serial/model were read */
-	char id_error[192];			/* why they could not be */
-	char was_on[EVFIO_NAME_MAX];		/* driver before identify.c */
-	bool taken;				/* left on the target by identify.c */
+	enum evfio_id_src id_src;		/* how id.serial was learnt */
+	char id_error[192];			/* why it could not be */
+	/* the review's verdict (safety.c) */
 	const struct evfio_section *section;	/* NULL: not selected */
+	bool via_group;				/* taken for iommu-group = whole */
+	char refusal[256];			/* why it is not taken */
 };
 
 struct evfio_devlist {
@@ -274,8 +335,10 @@ struct evfio_scan {
 int evfio_pci_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 		   const struct evfio_scan *how, struct evfio_devlist *out);
 void evfio_devlist_free(struct evfio_devlist *l);
-/* Re-read driver and driver_override of one device. */
+/* Re-read driver and driver_override of one device; -ENODEV when gone. */
 int evfio_dev_refresh(const struct evfio_sysfs *fs, struct evfio_dev *d);
+/* "0000:03:00.0 [8086:2922]" */
+void evfio_dev_label(const struct evfio_dev *d, char *buf, size_t size);
 
 /* ---- modules.c ------------------------------------------------------ */
 
@@ -325,10 +388,15 @@ const char *evfio_safety_refusal(const struct evfio_dev *d);
 bool evfio_iommu_present(const struct evfio_sysfs *fs);
 bool evfio_is_bridge(const struct evfio_dev *d);
 struct evfio_ctx;
-/* Before binding: refuse protected devices, apply the IOMMU group policy
- * (which may select more devices).  Returns the number of problems an
- * admin must fix (protected devices selected without allow-system-device). */
-int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l);
+/* The review, before anything moves: refuse what must not be taken, apply
+ * the IOMMU group policy (which may select more devices).  It can run
+ * again after identification: the verdicts of a previous run are reset
+ * first.  NVMe candidates (serial not read yet) count as selected, but
+ * pull no group member in until they are identified.  Only the final
+ * review logs (warnings, joined group members).  Returns the number
+ * of problems an admin must fix (protected devices selected without
+ * allow-system-device). */
+int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final);
 
 /* ---- bind.c --------------------------------------------------------- */
 
@@ -338,6 +406,7 @@ struct evfio_ctx {
 	struct evfio_config cfg;
 	struct evfio_modules *mods;
 	struct evfio_protlist prot;
+	struct evfio_deadline deadline;
 	bool dry_run;
 };
 
@@ -350,15 +419,46 @@ enum evfio_result {
 	EVFIO_LOST,		/* bind failed and no driver took it back */
 };
 
-enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d);
-int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d);
+/* Which step of a move failed. */
+enum evfio_stage {
+	EVFIO_STAGE_NONE,	/* it did not fail */
+	EVFIO_STAGE_TIME,	/* not started: too little time left */
+	EVFIO_STAGE_GONE,	/* the device is gone */
+	EVFIO_STAGE_READ,	/* its driver or override cannot be read */
+	EVFIO_STAGE_OVERRIDE,	/* writing driver_override */
+	EVFIO_STAGE_UNBIND,	/* unbinding its driver */
+	EVFIO_STAGE_PROBE,	/* drivers_probe */
+	EVFIO_STAGE_TARGET,	/* the target driver did not take it */
+};
 
-/* The quiet core of evfio_bind_device for identify.c: override, unbind,
- * probe; on failure the device is given back and why is set. */
-enum evfio_result evfio_bind_move(struct evfio_ctx *c, struct evfio_dev *d,
-				  char *why, size_t size);
-/* Clear the override, unbind from the target, reprobe (host driver or none). */
-int evfio_unbind_target(struct evfio_ctx *c, struct evfio_dev *d);
+struct evfio_move {
+	enum evfio_result result;
+	enum evfio_stage stage;
+	int err;			/* -errno of the failed step */
+	char from[EVFIO_NAME_MAX];	/* its driver when the move began */
+};
+
+/* The least time a move needs; a move is not started with less left. */
+#define EVFIO_MOVE_RESERVE_MS 1000
+
+/* Move d to the target driver: re-read its driver and override, write the
+ * override, unbind what holds it, probe.  On failure it is given back to
+ * the driver it was on.  Quiet: the caller logs (see evfio_bind_device). */
+enum evfio_result evfio_move_to_target(struct evfio_ctx *c, struct evfio_dev *d,
+				       struct evfio_move *m);
+/* Give d back: clear our override, unbind it from the target, probe; if
+ * nothing took it and to is a driver, bind it there.  Runs whatever the
+ * deadline says (it restores).  0, or -errno of the step that failed. */
+int evfio_move_back(struct evfio_ctx *c, struct evfio_dev *d, const char *to);
+/* Bind one selected device and log the outcome.  moved_from: the device
+ * was moved to the target before (to read its serial) from that driver
+ * ("" for none); NULL otherwise. */
+enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d,
+				    const char *moved_from);
+/* A refused device is left as it is; an override of ours is cleared. */
+void evfio_leave_refused(struct evfio_ctx *c, struct evfio_dev *d);
+int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d);
+const char *evfio_stage_text(enum evfio_stage stage);
 
 /* ---- vfio.c --------------------------------------------------------- */
 
@@ -366,9 +466,18 @@ struct evfio_vfio_region {
 	uint64_t offset, size;
 };
 
+struct evfio_iova_range {
+	uint64_t start, end;	/* inclusive, as VFIO reports them */
+};
+
+#define EVFIO_IOVA_RANGES 8
+
 struct evfio_vfio {
 	int container, group, device;
 	struct evfio_vfio_region config, bar0;
+	size_t page_size;	/* the host's (4 KiB, 64 KiB on some arm64) */
+	struct evfio_iova_range ranges[EVFIO_IOVA_RANGES];
+	size_t n_ranges;	/* 0: the IOMMU did not say (before 5.4) */
 };
 
 void evfio_vfio_init(struct evfio_vfio *v);
@@ -381,16 +490,51 @@ int evfio_vfio_bar_read32(struct evfio_vfio *v, uint64_t off, uint32_t *val);
 int evfio_vfio_bar_write32(struct evfio_vfio *v, uint64_t off, uint32_t val);
 int evfio_vfio_cfg_read16(struct evfio_vfio *v, uint64_t off, uint16_t *val);
 int evfio_vfio_cfg_write16(struct evfio_vfio *v, uint64_t off, uint16_t val);
-int evfio_vfio_dma_alloc(struct evfio_vfio *v, size_t size, uint64_t iova,
+/* Function reset through VFIO (VFIO_DEVICE_RESET). */
+int evfio_vfio_reset(struct evfio_vfio *v);
+/* Anonymous memory of size bytes (a multiple of the page size) mapped for
+ * the device at an iova the IOMMU allows (*iova). */
+int evfio_vfio_dma_alloc(struct evfio_vfio *v, size_t size, uint64_t *iova,
 			 void **mem);
 void evfio_vfio_dma_free(struct evfio_vfio *v, void *mem, size_t size,
 			 uint64_t iova);
+/* The lowest iova, a multiple of align and not 0, with size bytes free in
+ * one of the ranges; -ENOSPC when none has room. */
+int evfio_vfio_pick_iova(const struct evfio_iova_range *r, size_t n,
+			 uint64_t size, uint64_t align, uint64_t *iova);
 
 /* ---- nvme.c --------------------------------------------------------- */
 
-/* Monotonic milliseconds, for the bounded waits here and in identify.c. */
-uint64_t evfio_now_ms(void);
-/* Fill id->serial, id->model (trimmed) and set id->nvme_known. */
+/* One Identify Controller through VFIO, as a state machine: begin, poll
+ * until it is not -EAGAIN, end.  Several controllers are polled side by
+ * side, so N drives take about as long as one. */
+struct evfio_nvme_job {
+	struct evfio_vfio *v;
+	int state;
+	int err;			/* 0, or -errno once it failed */
+	const char *why;		/* and why */
+	uint64_t deadline;		/* of the current step (evfio_now_ms) */
+	uint64_t limit_ms;		/* CAP.TO bound for one state change */
+	uint64_t end;			/* of the whole job */
+	size_t page;
+	uint64_t iova;
+	void *mem;
+	uint16_t command;		/* PCI command register as found */
+	uint32_t stride;		/* doorbell stride */
+	bool enabled;			/* CC.EN written since begin */
+	struct evfio_ident *id;		/* filled on success */
+};
+
+/* Start: bus mastering on, DMA mapped, the controller disabled. */
+int evfio_nvme_job_begin(struct evfio_nvme_job *j, struct evfio_vfio *v,
+			 uint64_t end, struct evfio_ident *id);
+/* One step: -EAGAIN while in progress, then 0 or the error (j->why). */
+int evfio_nvme_job_poll(struct evfio_nvme_job *j);
+/* Teardown, whatever happened: bus mastering off first; a controller that
+ * did not stop is reset through VFIO; then the DMA is unmapped and the
+ * command register restored. */
+void evfio_nvme_job_end(struct evfio_nvme_job *j);
+/* One controller, start to end (status' live query, the unit tests). */
 int evfio_nvme_identify_vfio(struct evfio_vfio *v, unsigned int timeout_ms,
 			     struct evfio_ident *id, const char **why);
 /* From the nvme driver's sysfs; -EAGAIN while the controller is not live,
@@ -400,19 +544,32 @@ int evfio_nvme_identify_sysfs(const struct evfio_sysfs *fs, const char *bdf,
 
 /* ---- identify.c ----------------------------------------------------- */
 
-#define EVFIO_ID_RECORD "run/early-vfio/nvme-ids"
+#define EVFIO_ID_RECORD_DIR "run/early-vfio"
+#define EVFIO_ID_RECORD_FILE "run/early-vfio/nvme-ids"
+#define EVFIO_ID_PARALLEL 8	/* controllers asked at once */
 
-/* bind: identify the NVMe candidates (serial or model selectors) before
- * anything is bound, method 1 (VFIO) then method 2 (nvme driver), and
- * re-match every identified device.  Returns the number of candidates that
- * could not be identified (each logged). */
-int evfio_identify_bind(struct evfio_ctx *c, struct evfio_devlist *l,
-			unsigned int timeout_ms);
+/* Read the serial and model of NVMe controllers that vfio-pci holds,
+ * through VFIO, side by side, each within its share of the deadline (and
+ * leaving reserve_ms of it).  Fills d->id and d->id_src, or d->id_error.
+ * Returns how many were identified.  Writes nothing to sysfs. */
+size_t evfio_identify_vfio(struct evfio_ctx *c, struct evfio_dev **devs,
+			   size_t n, uint64_t reserve_ms);
+/* The same from the nvme driver's sysfs, waiting (bounded) for each
+ * controller to become live, side by side. */
+size_t evfio_identify_driver(struct evfio_ctx *c, struct evfio_dev **devs,
+			     size_t n, uint64_t reserve_ms);
 /* status, check, bind -n: what can be known without moving a device: the
  * nvme driver's sysfs, the boot's record, and with live a VFIO query of a
  * controller idle on vfio-pci.  Re-matches identified devices. */
 void evfio_identify_known(struct evfio_ctx *c, struct evfio_devlist *l,
 			  bool live, bool warn);
+/* After identification: the section that really takes d, if any. */
+void evfio_identify_rematch(struct evfio_ctx *c, struct evfio_dev *d);
+/* /run/early-vfio/nvme-ids: the serials read at boot, for status. */
+void evfio_identify_record(struct evfio_ctx *c, const struct evfio_devlist *l);
+/* A section's serials (and model) that no identified controller has. */
+void evfio_identify_warn_unmatched(struct evfio_ctx *c,
+				   const struct evfio_devlist *l, size_t unread);
 
 /* ---- initramfs.c --------------------------------------------------- */
 
@@ -426,7 +583,6 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			const struct evfio_devlist *l, bool all);
 void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 			     const struct evfio_devlist *l, bool all);
-void evfio_dev_label(const struct evfio_dev *d, char *buf, size_t size);
 
 /* ---- commands.c ----------------------------------------------------- */
 
@@ -442,6 +598,9 @@ struct evfio_opts {
 
 /* Each returns an EVFIO_EXIT_* code. */
 int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o);
+/* boot.c: the kernel command line, then bind in a child bounded in time;
+ * always EVFIO_EXIT_OK (the boot goes on). */
+int evfio_cmd_boot(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o);

@@ -102,54 +102,285 @@ static void load_protections(struct evfio_ctx *c)
 		ev_dbg(&c->log, "cannot read mounts: %s", strerror(-r));
 }
 
-/* "early-vfio=off" and "early-vfio.skip=a,b" on the kernel command line. */
-static bool cmdline_says_off(struct evfio_ctx *c, struct evfio_opts *o)
-{
-	static char skip[1024];
-	char buf[4096];
-	char *p, *tok;
+/* ---- bind: scan -> select -> review -> identify -> bind ---------------- */
 
-	if (evfio_sysfs_read(&c->fs, "proc/cmdline", buf, sizeof(buf)) < 0)
-		return false;
-	for (p = buf; (tok = strtok(p, " \t")); p = NULL) {
-		if (!strcmp(tok, "early-vfio=off") || !strcmp(tok, "early-vfio=0") ||
-		    !strcmp(tok, "early-vfio=no") || !strcmp(tok, "early-vfio=false"))
+/* The run of one bind: the devices moved to the target only to read their
+ * serial, with the driver each was on, are owned here, and every one that
+ * is not selected in the end is given back, on every path. */
+struct moved {
+	struct evfio_dev *d;
+	char from[EVFIO_NAME_MAX];
+	bool kept;		/* selected: it stays, pass 2 logs the move */
+};
+
+struct run {
+	struct evfio_ctx *c;
+	struct evfio_devlist *l;
+	bool *done;		/* per device: a bind pass handled it */
+	struct moved *moved;
+	size_t n_moved;
+	size_t n_sel, n_ok, n_already, n_fail;
+};
+
+static bool candidate(const struct evfio_dev *d)
+{
+	return d->section && evfio_section_needs_nvme_id(d->section, &d->id);
+}
+
+/* d shares its IOMMU group with a candidate: its review depends on what
+ * identification finds, so it waits for pass 2. */
+static bool group_has_candidate(const struct evfio_devlist *l,
+				const struct evfio_dev *d)
+{
+	for (size_t i = 0; d->iommu_group >= 0 && i < l->n; i++)
+		if (l->devs[i].iommu_group == d->iommu_group && candidate(&l->devs[i]))
 			return true;
-		if (!strncmp(tok, "early-vfio.skip=", 16) && !o->skip) {
-			snprintf(skip, sizeof(skip), "%s", tok + 16);
-			o->skip = skip;
-		}
-	}
 	return false;
 }
 
-/* Serial and model selectors: find out which NVMe candidates they take.
- * A dry run only reads what is known; a bind may move candidates (see
- * identify.c).  Returns the candidates that could not be identified. */
-static size_t identify(struct evfio_ctx *c, const struct evfio_opts *o,
-		       struct evfio_devlist *l)
+static struct moved *moved_of(struct run *r, const struct evfio_dev *d)
 {
-	unsigned int ms = 10000;
-	size_t n = 0;
+	for (size_t i = 0; i < r->n_moved; i++)
+		if (r->moved[i].d == d)
+			return &r->moved[i];
+	return NULL;
+}
 
-	if (o->timeout && o->timeout * 1000 / 3 < ms)
-		ms = o->timeout * 1000 / 3;
-	for (size_t i = 0; i < l->n; i++)
-		n += l->devs[i].section &&
-		     evfio_section_needs_nvme_id(l->devs[i].section, &l->devs[i].id);
-	if (!n)
-		return 0;
-	if (!c->dry_run) {
-		/* method 1 binds candidates to it to ask their serial */
-		evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver, false);
-		return (size_t)evfio_identify_bind(c, l, ms);
+static void tally(struct run *r, enum evfio_result res)
+{
+	r->n_sel++;
+	if (res == EVFIO_BOUND || res == EVFIO_PLANNED)
+		r->n_ok++;
+	else if (res == EVFIO_ALREADY)
+		r->n_already++;
+	else
+		r->n_fail++;
+}
+
+/* Pass 1 binds what needs no serial (and shares no group with a device
+ * that does); pass 2, after identification and the final review, the
+ * rest. */
+static void bind_pass(struct run *r, bool second)
+{
+	for (size_t i = 0; i < r->l->n; i++) {
+		struct evfio_dev *d = &r->l->devs[i];
+		struct moved *mv;
+
+		if (r->done[i] || !d->section)
+			continue;
+		if (!second && (candidate(d) || group_has_candidate(r->l, d)))
+			continue;
+		r->done[i] = true;
+		mv = moved_of(r, d);
+		tally(r, evfio_bind_device(r->c, d, mv ? mv->from : NULL));
+		if (mv)
+			mv->kept = true;	/* given back by bind_device if refused */
 	}
+}
+
+/* Give back one device moved for identification. */
+static void give_back(struct run *r, struct moved *mv)
+{
+	struct evfio_ctx *c = r->c;
+	struct evfio_dev *d = mv->d;
+	char label[64];
+
+	mv->kept = true;	/* handled */
+	evfio_dev_label(d, label, sizeof(label));
+	if (evfio_move_back(c, d, mv->from) < 0 || !strcmp(d->driver, c->cfg.driver)) {
+		ev_err(&c->log, "%s: could not be given back: still on %s", label,
+		       d->driver[0] ? d->driver : "no driver");
+		r->n_fail++;
+		return;
+	}
+	if (d->id.nvme_known)
+		ev_info(&c->log, "%s: serial %s (read %s) is not selected; given back (%s)",
+			label, d->id.serial, evfio_id_src_text(d->id_src),
+			d->driver[0] ? d->driver : "no driver yet");
+	else
+		ev_dbg(&c->log, "%s: given back (%s)", label,
+		       d->driver[0] ? d->driver : "no driver yet");
+}
+
+/* Ask candidates through VFIO: move each to the target (tracked), read
+ * them side by side, give back the ones that could not be read.  Those go
+ * to *via_driver for the nvme driver to read. */
+static void identify_through_vfio(struct run *r, struct evfio_dev **cand,
+				  size_t n, struct evfio_dev **via_driver,
+				  size_t *n_driver)
+{
+	struct evfio_ctx *c = r->c;
+	struct evfio_dev **ask = calloc(n ? n : 1, sizeof(*ask));
+	size_t n_ask = 0;
+
+	if (!ask)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct evfio_dev *d = cand[i];
+		struct evfio_move m;
+
+		switch (evfio_move_to_target(c, d, &m)) {
+		case EVFIO_BOUND:
+			r->moved[r->n_moved].d = d;
+			snprintf(r->moved[r->n_moved].from, EVFIO_NAME_MAX, "%s", m.from);
+			r->moved[r->n_moved++].kept = false;
+			/* fall through */
+		case EVFIO_ALREADY:
+			ask[n_ask++] = d;
+			break;
+		default:
+			snprintf(d->id_error + strlen(d->id_error),
+				 sizeof(d->id_error) - strlen(d->id_error), "%s%s: %s",
+				 d->id_error[0] ? "; " : "",
+				 evfio_id_src_text(EVFIO_ID_VFIO), evfio_stage_text(m.stage));
+			if (m.stage != EVFIO_STAGE_TIME && m.stage != EVFIO_STAGE_GONE)
+				via_driver[(*n_driver)++] = d;
+		}
+	}
+	evfio_identify_vfio(c, ask, n_ask, EVFIO_MOVE_RESERVE_MS);
+	for (size_t i = 0; i < n_ask; i++) {
+		struct evfio_dev *d = ask[i];
+		struct moved *mv = moved_of(r, d);
+		char label[64];
+
+		if (d->id.nvme_known)
+			continue;
+		evfio_dev_label(d, label, sizeof(label));
+		if (mv) {
+			give_back(r, mv);
+			mv->kept = true;
+		}
+		if (evfio_deadline_passed(&c->deadline))
+			continue;
+		ev_info(&c->log, "%s: cannot ask its serial %s; asking the nvme driver",
+			label, d->id_error);
+		via_driver[(*n_driver)++] = d;
+	}
+	free(ask);
+}
+
+/* Ask candidates through the nvme driver: load it (the kernel then gives
+ * it every unbound NVMe controller), let it take the ones it did not, read
+ * them side by side. */
+static void identify_through_driver(struct run *r, struct evfio_dev **list,
+				    size_t n)
+{
+	struct evfio_ctx *c = r->c;
+	size_t k = 0;
+	int err;
+
+	if (!n)
+		return;
+	err = evfio_modules_load_driver(c->mods, &c->fs, "nvme", false);
+	for (size_t i = 0; i < n; i++) {
+		struct evfio_dev *d = list[i];
+
+		if (err < 0) {
+			snprintf(d->id_error + strlen(d->id_error),
+				 sizeof(d->id_error) - strlen(d->id_error),
+				 "%sfrom the nvme driver: the nvme driver is not available (%s)",
+				 d->id_error[0] ? "; " : "", strerror(-err));
+			continue;
+		}
+		if (evfio_dev_refresh(&c->fs, d) == 0 && !d->driver[0])
+			evfio_move_back(c, d, "nvme");	/* probe: nvme takes it */
+		if (strcmp(d->driver, "nvme")) {
+			snprintf(d->id_error + strlen(d->id_error),
+				 sizeof(d->id_error) - strlen(d->id_error),
+				 "%sfrom the nvme driver: nvme did not take the controller%s%s",
+				 d->id_error[0] ? "; " : "", d->driver[0] ? ", it is on " : "",
+				 d->driver);
+			continue;
+		}
+		list[k++] = d;
+	}
+	evfio_identify_driver(c, list, k, EVFIO_MOVE_RESERVE_MS);
+}
+
+/* Identify every candidate the review let through, re-match the ones
+ * read, give back what was moved and is not selected.  Returns how many
+ * candidates could not be read (each logged). */
+static size_t identify(struct run *r)
+{
+	struct evfio_ctx *c = r->c;
+	struct evfio_devlist *l = r->l;
+	struct evfio_dev **vfio = calloc(l->n, sizeof(*vfio));
+	struct evfio_dev **driver = calloc(l->n, sizeof(*driver));
+	size_t n_vfio = 0, n_driver = 0, unread = 0;
+	bool by_vfio = !strcmp(c->cfg.driver, "vfio-pci");
+
+	r->moved = calloc(l->n, sizeof(*r->moved));
+	if (!vfio || !driver || !r->moved) {
+		free(vfio);
+		free(driver);
+		return 0;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct evfio_dev *d = &l->devs[i];
+		char label[64];
+
+		if (!candidate(d))
+			continue;
+		evfio_dev_label(d, label, sizeof(label));
+		if (!strcmp(d->driver, "nvme")) {
+			/* read in place: a protected drive is then refused by
+			 * name if its serial is the selected one */
+			driver[n_driver++] = d;
+		} else if (evfio_safety_refusal(d)) {
+			/* never moved, not even to read its serial */
+			ev_dbg(&c->log, "%s: not identified: %s", label,
+			       evfio_safety_refusal(d));
+			d->section = NULL;
+		} else if (by_vfio && (!d->driver[0] || !strcmp(d->driver, c->cfg.driver))) {
+			vfio[n_vfio++] = d;
+		} else {
+			snprintf(d->id_error, sizeof(d->id_error), "it is on %s, which "
+				 "cannot tell its serial", d->driver);
+		}
+	}
+	identify_through_vfio(r, vfio, n_vfio, driver, &n_driver);
+	identify_through_driver(r, driver, n_driver);
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct evfio_dev *d = &l->devs[i];
+		char label[64];
+
+		if (!candidate(d))
+			continue;
+		evfio_dev_label(d, label, sizeof(label));
+		if (d->id.nvme_known) {
+			ev_dbg(&c->log, "%s: serial '%s', model '%s' (read %s)", label,
+			       d->id.serial, d->id.model, evfio_id_src_text(d->id_src));
+			evfio_identify_rematch(c, d);
+			continue;
+		}
+		ev_err(&c->log, "%s: cannot read its serial number, not bound (%s): %s",
+		       label, d->section->name, d->id_error[0] ? d->id_error :
+		       "no way to read it");
+		d->section = NULL;
+		unread++;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (l->devs[i].id.nvme_known && !candidate(&l->devs[i]))
+			evfio_identify_rematch(c, &l->devs[i]);
+	/* read and not selected: back where they were */
+	for (size_t i = 0; i < r->n_moved; i++)
+		if (!r->moved[i].kept && !r->moved[i].d->section)
+			give_back(r, &r->moved[i]);
+	free(vfio);
+	free(driver);
+	return unread;
+}
+
+/* bind --dry-run: what can be known without moving a device. */
+static void identify_dry(struct evfio_ctx *c, struct evfio_devlist *l)
+{
 	evfio_identify_known(c, l, false, true);
 	for (size_t i = 0; i < l->n; i++) {
 		struct evfio_dev *d = &l->devs[i];
 		char label[64];
 
-		if (!d->section || !evfio_section_needs_nvme_id(d->section, &d->id))
+		if (!candidate(d))
 			continue;
 		evfio_dev_label(d, label, sizeof(label));
 		ev_info(&c->log, "%s: serial not known yet (%s): at boot it is read "
@@ -157,100 +388,129 @@ static size_t identify(struct evfio_ctx *c, const struct evfio_opts *o,
 			d->section->name);
 		d->section = NULL;
 	}
-	return 0;
+}
+
+/* Selected devices the target driver is needed for. */
+static size_t to_move(const struct evfio_ctx *c, const struct evfio_devlist *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct evfio_dev *d = &l->devs[i];
+
+		n += d->section && !evfio_safety_refusal(d) &&
+		     (strcmp(d->driver, c->cfg.driver) || strcmp(d->override, c->cfg.driver));
+	}
+	return n;
+}
+
+static int driver_missing(struct evfio_ctx *c, struct evfio_devlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct evfio_dev *d = &l->devs[i];
+		char label[64];
+
+		if (!d->section)
+			continue;
+		evfio_dev_label(d, label, sizeof(label));
+		if (evfio_safety_refusal(d))
+			ev_err(&c->log, "%s: not bound to %s (%s): %s", label,
+			       c->cfg.driver, d->section->name, evfio_safety_refusal(d));
+		else
+			ev_err(&c->log, "%s: not bound (%s): driver %s is not "
+			       "available; the device was not touched", label,
+			       d->section->name, c->cfg.driver);
+	}
+	return EVFIO_EXIT_FAILURE;
+}
+
+static int summary(struct run *r, size_t unread)
+{
+	struct evfio_ctx *c = r->c;
+	size_t failed = r->n_fail + unread;
+
+	if (evfio_deadline_passed(&c->deadline)) {
+		ev_err(&c->log, "time limit reached (--timeout %u s): %zu selected "
+		       "device%s bound, %zu not; what was moved only to read a "
+		       "serial was given back", c->deadline.seconds, r->n_ok,
+		       r->n_ok == 1 ? "" : "s", failed);
+		return EVFIO_EXIT_FAILURE;
+	}
+	if (r->n_sel == 0) {
+		ev_info(&c->log, "no PCI device matches %s", c->cfg.path);
+		return failed ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
+	}
+	/* "nothing to do" must not hide a drive left unidentified */
+	if (r->n_already == r->n_sel && r->n_sel == 1 && !failed)
+		ev_info(&c->log, "nothing to do: the selected device is on %s",
+			c->cfg.driver);
+	else if (r->n_already == r->n_sel && !failed)
+		ev_info(&c->log, "nothing to do: all %zu selected devices are on %s",
+			r->n_sel, c->cfg.driver);
+	else
+		ev_info(&c->log, "%zu selected: %zu %s, %zu already on %s, %zu %s",
+			r->n_sel, r->n_ok, c->dry_run ? "would be bound" : "bound",
+			r->n_already, c->cfg.driver, failed,
+			c->dry_run ? "would fail" : "failed");
+	return failed ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
 }
 
 int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 {
 	struct evfio_devlist l;
-	size_t n_sel = 0, n_ok = 0, n_already = 0, n_fail = 0, n_todo = 0;
-	int r;
+	struct run r = { .c = c, .l = &l };
+	size_t unread = 0;
+	bool cands = false;
+	int ret;
 
-	if (cmdline_says_off(c, o)) {
-		ev_info(&c->log, "disabled on the kernel command line (early-vfio=off)");
-		return EVFIO_EXIT_OK;
-	}
-	r = load_config(c, o);
-	if (r == 1) {
+	ret = load_config(c, o);
+	if (ret == 1) {
 		ev_info(&c->log, "%s: not found, nothing to do", o->config);
 		return EVFIO_EXIT_OK;
 	}
-	if (r)
-		return r;
+	if (ret)
+		return ret;
 	if (o->skip)
 		ev_info(&c->log, "skipping sections: %s", o->skip);
 	if (scan(c, &(struct keep){ .c = c, .what = KEEP_SELECTED }, false, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
-	if (c->cfg.need & EVFIO_SCAN_NVME_ID)
-		n_fail = identify(c, o, &l);
-	evfio_safety_review(c, &l);
-
-	for (size_t i = 0; i < l.n; i++) {
-		struct evfio_dev *d = &l.devs[i];
-
-		if (!d->section)
-			continue;
-		n_sel++;
-		if ((strcmp(d->driver, c->cfg.driver) ||
-		     strcmp(d->override, c->cfg.driver)) &&
-		    !evfio_safety_refusal(d))
-			n_todo++;
-	}
-	if (n_sel == 0) {
-		ev_info(&c->log, "no PCI device matches %s", o->config);
+	evfio_safety_review(c, &l, false);
+	for (size_t i = 0; i < l.n; i++)
+		cands |= candidate(&l.devs[i]);
+	if (to_move(c, &l) && evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver,
+							c->dry_run) < 0) {
+		ret = driver_missing(c, &l);
 		evfio_devlist_free(&l);
-		return n_fail ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
+		return ret;
 	}
-	if (n_todo && evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver,
-						 c->dry_run) < 0) {
-		for (size_t i = 0; i < l.n; i++) {
-			char label[64];
-
-			if (!l.devs[i].section)
-				continue;
-			if (evfio_safety_refusal(&l.devs[i])) {
-				evfio_bind_device(c, &l.devs[i]);
-				continue;
-			}
-			evfio_dev_label(&l.devs[i], label, sizeof(label));
-			ev_err(&c->log, "%s: not bound (%s): driver %s is not "
-			       "available; the device was not touched", label,
-			       l.devs[i].section->name, c->cfg.driver);
-		}
+	r.done = calloc(l.n ? l.n : 1, sizeof(*r.done));
+	if (!r.done) {
 		evfio_devlist_free(&l);
 		return EVFIO_EXIT_FAILURE;
 	}
 
-	for (size_t i = 0; i < l.n; i++) {
-		if (!l.devs[i].section)
-			continue;
-		switch (evfio_bind_device(c, &l.devs[i])) {
-		case EVFIO_BOUND:
-		case EVFIO_PLANNED:
-			n_ok++;
-			break;
-		case EVFIO_ALREADY:
-			n_already++;
-			break;
-		default:
-			n_fail++;
-		}
+	bind_pass(&r, false);
+	if (cands && c->dry_run)
+		identify_dry(c, &l);
+	else if (cands)
+		unread = identify(&r);
+	evfio_safety_review(c, &l, true);
+	bind_pass(&r, true);
+	/* whatever was moved to read a serial and is not bound now goes back */
+	for (size_t i = 0; i < r.n_moved; i++)
+		if (!r.moved[i].kept)
+			give_back(&r, &r.moved[i]);
+	if (cands && !c->dry_run) {
+		evfio_identify_record(c, &l);
+		evfio_identify_warn_unmatched(c, &l, unread);
 	}
+
+	ret = summary(&r, unread);
+	free(r.moved);
+	free(r.done);
 	evfio_devlist_free(&l);
-	/* "nothing to do" must not hide a drive left unidentified */
-	if (n_already == n_sel && n_sel == 1 && !n_fail)
-		ev_info(&c->log, "nothing to do: the selected device is on %s",
-			c->cfg.driver);
-	else if (n_already == n_sel && !n_fail)
-		ev_info(&c->log, "nothing to do: all %zu selected devices are on %s",
-			n_sel, c->cfg.driver);
-	else
-		ev_info(&c->log, "%zu selected: %zu %s, %zu already on %s, %zu "
-			"%s", n_sel, n_ok, c->dry_run ? "would be bound" : "bound",
-			n_already, c->cfg.driver, n_fail,
-			c->dry_run ? "would fail" : "failed");
-	return n_fail ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
+	return ret;
 }
 
 int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
@@ -268,7 +528,7 @@ int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
 	evfio_identify_known(c, &l, true, false);
-	evfio_safety_review(c, &l);
+	evfio_safety_review(c, &l, true);
 	if (o->json)
 		evfio_print_status_json(stdout, c, &l, o->all);
 	else
@@ -292,6 +552,10 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 	}
 	if (r)
 		return r;
+	if (!c->cfg.n_sections) {
+		printf("%s: valid, no device section: nothing to bind\n", o->config);
+		return EVFIO_EXIT_EMPTY;
+	}
 	printf("%s: valid, %zu section%s, target driver %s\n", o->config,
 	       c->cfg.n_sections, c->cfg.n_sections == 1 ? "" : "s",
 	       c->cfg.driver);
@@ -301,7 +565,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
 	evfio_identify_known(c, &l, true, true);
-	errors = evfio_safety_review(c, &l);
+	errors = evfio_safety_review(c, &l, true);
 	if (!evfio_iommu_present(&c->fs)) {
 		ev_warn(&c->log, "no IOMMU groups in /sys/kernel/iommu_groups: the "
 			"IOMMU is off or absent; on Intel add intel_iommu=on to the "

@@ -95,23 +95,6 @@ static void cfg_error(struct parser *p, int line, const char *fmt, ...)
 		ev_err(p->cfg->log, "%s:%d: %s", p->path, line, msg);
 }
 
-bool evfio_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= EVFIO_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-		      ch == '.'))
-			return false;
-	}
-	return true;
-}
-
 static bool valid_utf8(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
@@ -214,13 +197,21 @@ static void unknown_key(struct parser *p, int line, const char *name,
 			best = keys[i].name;
 		}
 	}
-	if (best)
+	if (best) {
 		cfg_error(p, line, "unknown key '%s' (did you mean '%s'?)", name,
 			  best);
-	else
-		cfg_error(p, line, "unknown key '%s' (known: %s)", name,
-			  global ? "driver, unbind, iommu-group" :
-				   "ids, address, class, allow-system-device");
+		return;
+	}
+	/* the list of keys that belong here, from the table itself */
+	char known[256];
+	size_t len = 0;
+
+	known[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].global == global && len < sizeof(known))
+			len += (size_t)snprintf(known + len, sizeof(known) - len, "%s%s",
+						len ? ", " : "", keys[i].name);
+	cfg_error(p, line, "unknown key '%s' (known: %s)", name, known);
 }
 
 /* ---- the reader: sees every physical line before inih does ---------- */
@@ -646,8 +637,8 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 				cfg->need |= EVFIO_SCAN_PROGIF;
 		if (s->n_dsns)
 			cfg->need |= EVFIO_SCAN_DSN;
-		if (s->n_serials || s->model[0])
-			cfg->need |= EVFIO_SCAN_NVME_ID;
+		if (s->n_serials || s->model[0])	/* candidates: 010802 */
+			cfg->need |= EVFIO_SCAN_NVME_ID | EVFIO_SCAN_PROGIF;
 		if (!(s->keys & (KEY_SELECTORS | KEY_UNKNOWN)))
 			cfg_error(p, s->line,
 				  "section [%s] has no selectors: add ids, "

@@ -16,12 +16,14 @@ void evfio_log_init(struct evfio_log *log, int level)
 	log->out = stderr;
 }
 
-void evfio_log_open_kmsg(struct evfio_log *log, int rootfd)
+void evfio_log_open_kmsg(struct evfio_log *log, const struct evfio_sysfs *fs)
 {
 	evfio_log_close(log);
-	log->kmsg_root = rootfd;
+	log->kmsg_root = fs;
 	log->kmsg_count = 0;
-	log->kmsg_fd = openat(rootfd, "dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	log->kmsg_fd = evfio_sysfs_openat(fs, "dev/kmsg", O_WRONLY, 0);
+	if (log->kmsg_fd < 0)
+		log->kmsg_fd = -1;
 }
 
 void evfio_log_close(struct evfio_log *log)

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,32 +11,119 @@
 #include "early-vfio.h"
 
 
+/* The commands: what each needs from main before it runs. */
+enum {
+	NEEDS_MODULES = 1 << 0,	/* libkmod (not for check --offline/--initramfs) */
+	LOGS_TO_KMSG = 1 << 1,	/* its lines also go to the kernel log */
+	TAKES_ARGS = 1 << 2,	/* addresses after the command */
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct evfio_ctx *c, struct evfio_opts *o, char **args, int n);
+	unsigned int flags;
+	const char *synopsis;	/* after "early-vfio [options] NAME" */
+	const char *help;
+};
+
+static int run_bind(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
+{
+	(void)a;
+	(void)n;
+	return evfio_cmd_bind(c, o);
+}
+
+static int run_boot(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
+{
+	(void)a;
+	(void)n;
+	return evfio_cmd_boot(c, o);
+}
+
+static int run_status(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
+{
+	(void)a;
+	(void)n;
+	return evfio_cmd_status(c, o);
+}
+
+static int run_check(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
+{
+	(void)a;
+	(void)n;
+	return evfio_cmd_check(c, o);
+}
+
+static int run_protected(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
+{
+	(void)a;
+	(void)n;
+	return evfio_cmd_protected(c, o);
+}
+
+static int run_release(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
+{
+	return evfio_cmd_release(c, o, a, n);
+}
+
+static const struct command commands[] = {
+	{ "bind", run_bind, NEEDS_MODULES | LOGS_TO_KMSG, "",
+	  "bind every selected device now" },
+	{ "boot", run_boot, NEEDS_MODULES | LOGS_TO_KMSG, "",
+	  "bind at boot: kernel command line, time limit; always succeeds" },
+	{ "status", run_status, NEEDS_MODULES, " [-a] [--json]",
+	  "show selected devices and devices on the target driver" },
+	{ "check", run_check, NEEDS_MODULES, " [--offline | --initramfs IMAGE]",
+	  "validate the config and show what each section selects" },
+	{ "release", run_release, NEEDS_MODULES | LOGS_TO_KMSG | TAKES_ARGS,
+	  " [ADDRESS...]", "give devices on the target driver back to their host driver" },
+	{ "protected", run_protected, 0, "",
+	  "list the PCI devices that hold the running system" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* "bind, boot, status, check, release or protected" */
+static void command_names(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_COMMANDS && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i == 0 ? "" : i + 1 == N_COMMANDS ? " or " : ", ",
+					commands[i].name);
+}
+
 static void usage(void)
 {
-	fputs("Usage:\n"
-	      " early-vfio [options] bind\n"
-	      " early-vfio [options] status [-a] [--json]\n"
-	      " early-vfio [options] check [--offline | --initramfs IMAGE]\n"
-	      " early-vfio [options] release [ADDRESS...]\n"
-	      " early-vfio [options] protected\n"
-	      "\n"
+	fputs("Usage:\n", stdout);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		printf(" early-vfio [options] %s%s\n", commands[i].name,
+		       commands[i].synopsis);
+	fputs("\n"
 	      "Bind the PCI devices selected in " EVFIO_DEFAULT_CONFIG " to vfio-pci,\n"
 	      "early in boot, before their host drivers (ahci, nvme, ...) take them.\n"
 	      "\n"
-	      "Commands:\n"
-	      " bind            bind every selected device (the boot-time job)\n"
-	      " status          show selected devices and devices on the target driver\n"
-	      " check           validate the config and show what each section selects\n"
-	      " release         give devices on the target driver back to their host driver\n"
-	      " protected       list the PCI devices that hold the running system\n"
-	      "\n"
+	      "Commands:\n", stdout);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		printf(" %-15s %s\n", commands[i].name, commands[i].help);
+	fputs("\n"
 	      "Options:\n"
 	      " -c, --config FILE    read FILE instead of " EVFIO_DEFAULT_CONFIG "\n"
 	      "     --sysroot DIR    use DIR as the root for /sys, /proc and /dev/kmsg;\n"
 	      "                      modules are then looked up under DIR and never loaded\n"
 	      " -n, --dry-run        print what bind or release would do, change nothing\n"
 	      "     --skip LIST      ignore these sections (comma-separated)\n"
-	      "     --timeout SEC    give up a bind after SEC seconds (default 60)\n"
+	      "     --timeout SEC    give up a bind after SEC seconds (default 60, 0: none)\n"
 	      " -a, --all            status: list every PCI device\n"
 	      " -j, --json           status: print JSON\n"
 	      "     --offline        check: validate the config only, no devices needed\n"
@@ -48,7 +134,8 @@ static void usage(void)
 	      " -V, --version        display version\n"
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 invalid configuration (nothing bound),\n"
-	      "64 some selected devices could not be bound (each given back).\n"
+	      "3 check: valid configuration without device sections, 64 some selected\n"
+	      "devices could not be bound (each given back).\n"
 	      "\n"
 	      "For more details see early-vfio(8) and early-vfio.conf(5).\n",
 	      stdout);
@@ -66,18 +153,6 @@ try_help(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nTry 'early-vfio --help' for more information.\n", stderr);
 	exit(EVFIO_EXIT_FAILURE);
-}
-
-static void on_alarm(int sig)
-{
-	static const char msg[] =
-		"early-vfio: time limit reached, giving up (see --timeout)\n";
-
-	(void)sig;
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-		/* nothing more to do */
-	}
-	_exit(EVFIO_EXIT_FAILURE);
 }
 
 int main(int argc, char **argv)
@@ -105,7 +180,7 @@ int main(int argc, char **argv)
 		.timeout = EVFIO_DEFAULT_TIMEOUT,
 	};
 	struct evfio_ctx c;
-	const char *cmd;
+	const struct command *cmd;
 	char *end;
 	int ch, r;
 
@@ -130,9 +205,10 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			errno = 0;
 			o.timeout = (unsigned int)strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || o.timeout > 3600)
-				try_help("invalid --timeout '%s': seconds, 0-3600",
-					 optarg);
+			if (errno || *end || !*optarg || optarg[0] == '-' ||
+			    o.timeout > EVFIO_MAX_TIMEOUT)
+				try_help("invalid --timeout '%s': seconds, 0-%u",
+					 optarg, EVFIO_MAX_TIMEOUT);
 			break;
 		case 'a':
 			o.all = true;
@@ -165,9 +241,18 @@ int main(int argc, char **argv)
 			try_help("unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		try_help("%s", "no command given (bind, status, check or release)");
-	cmd = argv[optind++];
+	if (optind >= argc) {
+		char names[128];
+
+		command_names(names, sizeof(names));
+		try_help("no command given (%s)", names);
+	}
+	cmd = command_find(argv[optind]);
+	if (!cmd)
+		try_help("unknown command '%s'", argv[optind]);
+	optind++;
+	if (optind < argc && !(cmd->flags & TAKES_ARGS))
+		try_help("%s takes no argument ('%s')", cmd->name, argv[optind]);
 	if (!o.sysroot || !*o.sysroot)
 		o.sysroot = "/";
 
@@ -178,25 +263,14 @@ int main(int argc, char **argv)
 		ev_err(&c.log, "%s: %s", o.sysroot, strerror(-r));
 		return EVFIO_EXIT_FAILURE;
 	}
-
-	if (!strcmp(cmd, "bind")) {
-		if (optind < argc)
-			try_help("bind takes no argument ('%s')", argv[optind]);
-		evfio_log_open_kmsg(&c.log, c.fs.rootfd);
-		if (o.timeout) {
-			signal(SIGALRM, on_alarm);
-			alarm(o.timeout);
-		}
-	} else if (!strcmp(cmd, "release")) {
-		evfio_log_open_kmsg(&c.log, c.fs.rootfd);
-	} else if (strcmp(cmd, "status") && strcmp(cmd, "check") &&
-		   strcmp(cmd, "protected")) {
-		try_help("unknown command '%s'", cmd);
-	} else if (optind < argc) {
-		try_help("unexpected argument '%s'", argv[optind]);
+	if (cmd->flags & LOGS_TO_KMSG)
+		evfio_log_open_kmsg(&c.log, &c.fs);
+	if (cmd->run == run_bind) {
+		evfio_deadline_set(&c.deadline, o.timeout);
+		evfio_deadline_arm(&c.deadline);
 	}
-
-	if (strcmp(cmd, "check") || !(o.offline || o.initramfs)) {
+	if ((cmd->flags & NEEDS_MODULES) && !(cmd->run == run_check &&
+					       (o.offline || o.initramfs))) {
 		r = evfio_modules_new(&c.mods, o.sysroot, &c.log);
 		if (r < 0) {
 			ev_err(&c.log, "libkmod: %s", strerror(-r));
@@ -204,16 +278,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (!strcmp(cmd, "bind"))
-		r = evfio_cmd_bind(&c, &o);
-	else if (!strcmp(cmd, "status"))
-		r = evfio_cmd_status(&c, &o);
-	else if (!strcmp(cmd, "check"))
-		r = evfio_cmd_check(&c, &o);
-	else if (!strcmp(cmd, "protected"))
-		r = evfio_cmd_protected(&c, &o);
-	else
-		r = evfio_cmd_release(&c, &o, argv + optind, argc - optind);
+	r = cmd->run(&c, &o, argv + optind, argc - optind);
 
 	evfio_config_free(&c.cfg);
 	evfio_protect_free(&c.prot);

@@ -60,7 +60,7 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 		}
 		if (d->id.nvme_known)
 			fprintf(f, "\tNVMe serial: %s, model: %s (read %s)\n",
-				d->id.serial, d->id.model, d->id_via);
+				d->id.serial, d->id.model, evfio_id_src_text(d->id_src));
 		else if (evfio_is_nvme(&d->id) && d->id_error[0])
 			fprintf(f, "\tNVMe serial: unknown (%s)\n", d->id_error);
 		if (d->section)
@@ -151,7 +151,7 @@ void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 		fputs(", \"model\": ", f);
 		json_str(f, d->id.nvme_known ? d->id.model : NULL);
 		fputs(", \"serial_read\": ", f);
-		json_str(f, d->id.nvme_known ? d->id_via : NULL);
+		json_str(f, d->id.nvme_known ? evfio_id_src_text(d->id_src) : NULL);
 		fputs(", \"section\": ", f);
 		json_str(f, d->section ? d->section->name : NULL);
 		fputs(", \"refused\": ", f);

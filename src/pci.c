@@ -88,6 +88,26 @@ static bool id_attr_ok(const struct evfio_sysfs *fs, const char *bdf,
 	return true;
 }
 
+void evfio_dev_label(const struct evfio_dev *d, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s [%04x:%04x]", d->bdf, d->id.vendor,
+		 d->id.device);
+}
+
+const char *evfio_id_src_text(enum evfio_id_src src)
+{
+	switch (src) {
+	case EVFIO_ID_VFIO:
+		return "through VFIO";
+	case EVFIO_ID_DRIVER:
+		return "from the nvme driver";
+	case EVFIO_ID_RECORD:
+		return "at boot, through VFIO";
+	default:
+		return "not read";
+	}
+}
+
 int evfio_dev_refresh(const struct evfio_sysfs *fs, struct evfio_dev *d)
 {
 	char path[128], buf[EVFIO_NAME_MAX];

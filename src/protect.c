@@ -91,7 +91,6 @@ static int add_nvme_subsystem(const struct evfio_sysfs *fs,
 	struct dirent *e;
 	DIR *d;
 	int found = 0;
-	ssize_t n;
 
 	if (!at)
 		return 0;
@@ -110,10 +109,8 @@ static int add_nvme_subsystem(const struct evfio_sysfs *fs,
 		    !e->d_name[4])
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		n = readlinkat(fs->rootfd, path, link, sizeof(link) - 1);
-		if (n <= 0)
+		if (evfio_sysfs_readlink(fs, path, link, sizeof(link)) < 0)
 			continue;
-		link[n] = '\0';
 		if (add_from_link(l, link, why) > 0)
 			found++;
 	}
@@ -129,19 +126,17 @@ static int add_block(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 {
 	char path[256], target[1024], slaves[300];
 	struct dirent *e;
-	ssize_t n;
 	DIR *d;
-	int found;
+	int found, r;
 
 	if (depth > MAX_DEPTH || !evfio_valid_name(name))
 		return 0;
 	snprintf(path, sizeof(path), "sys/class/block/%s", name);
-	n = readlinkat(fs->rootfd, path, target, sizeof(target) - 1);
-	if (n < 0) {
-		ev_dbg(log, "protect: %s: %s", path, strerror(errno));
+	r = evfio_sysfs_readlink(fs, path, target, sizeof(target));
+	if (r < 0) {
+		ev_dbg(log, "protect: %s: %s", path, strerror(-r));
 		return 0;
 	}
-	target[n] = '\0';
 	found = add_from_link(l, target, why);
 	if (found < 0)
 		return found;
@@ -178,7 +173,6 @@ static bool name_of_devpath(const struct evfio_sysfs *fs, const char *dev,
 {
 	char path[512], target[512];
 	const char *base;
-	ssize_t n;
 
 	if (strncmp(dev, "/dev/", 5) || strlen(dev) >= sizeof(path))
 		return false;
@@ -186,10 +180,8 @@ static bool name_of_devpath(const struct evfio_sysfs *fs, const char *dev,
 	for (int i = 0; i < 8; i++) {
 		char *slash;
 
-		n = readlinkat(fs->rootfd, path, target, sizeof(target) - 1);
-		if (n < 0)
+		if (evfio_sysfs_readlink(fs, path, target, sizeof(target)) < 0)
 			break;
-		target[n] = '\0';
 		if (target[0] == '/') {
 			snprintf(path, sizeof(path), "%s", target + 1);
 		} else {
@@ -330,16 +322,11 @@ int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 	char line[2048], name[EVFIO_NAME_MAX];
 	struct mount m;
 	FILE *f;
-	int fd;
 
 	/* adds to l: it may already hold the list recorded in the image */
-	fd = openat(fs->rootfd, "proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
+	f = evfio_sysfs_fopen(fs, "proc/self/mountinfo");
+	if (!f)
 		return -errno;
-	}
 	while (fgets(line, sizeof(line), f)) {
 		if (!parse_mountinfo_line(line, &m))
 			continue;
@@ -355,13 +342,9 @@ int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 	}
 	fclose(f);
 
-	fd = openat(fs->rootfd, "proc/swaps", O_RDONLY | O_CLOEXEC);
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
+	f = evfio_sysfs_fopen(fs, "proc/swaps");
+	if (!f)
 		return 0;
-	}
 	while (fgets(line, sizeof(line), f)) {
 		char *dev = line, why[sizeof(l->v->why)];
 
@@ -382,17 +365,10 @@ int evfio_protect_load(const struct evfio_sysfs *fs, const char *path,
 		       struct evfio_protlist *l)
 {
 	char line[256];
-	FILE *f;
-	int fd;
+	FILE *f = evfio_sysfs_fopen(fs, path);
 
-	fd = openat(fs->rootfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!f)
 		return -errno;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -errno;
-	}
 	while (fgets(line, sizeof(line), f)) {
 		char *why = line + 12;
 

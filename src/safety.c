@@ -136,7 +136,8 @@ static size_t group_strangers(const struct groups *g,
 	return n;
 }
 
-static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors)
+static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors,
+			   bool final)
 {
 	const char *why = evfio_protect_why(&c->prot, d->bdf);
 
@@ -145,7 +146,8 @@ static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors
 	/* the opt-in covers what the section itself selects, not a device
 	 * that only joined through its IOMMU group */
 	if (d->section->allow_system && !d->via_group) {
-		ev_warn(&c->log, "%s holds the running system (%s), taken anyway: "
+		if (final)
+			ev_warn(&c->log, "%s holds the running system (%s), taken anyway: "
 			"[%s] sets allow-system-device = yes", d->bdf, why,
 			d->section->name);
 		return;
@@ -157,13 +159,28 @@ static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors
 	(*errors)++;
 }
 
-int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
+/* A candidate: selected if its serial (not read yet) matches. */
+static bool candidate(const struct evfio_dev *d)
+{
+	return d->section && evfio_section_needs_nvme_id(d->section, &d->id);
+}
+
+int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final)
 {
 	const struct member *m;
 	struct groups g;
 	char others[160];
 	int errors = 0;
 	size_t n = l->n, count;
+
+	/* a verdict of an earlier review is reconsidered from scratch */
+	for (size_t i = 0; i < n; i++) {
+		if (l->devs[i].via_group) {
+			l->devs[i].section = NULL;
+			l->devs[i].via_group = false;
+		}
+		l->devs[i].refusal[0] = '\0';
+	}
 
 	if (groups_build(&g, l) < 0) {
 		/* cannot judge groups: refuse rather than guess */
@@ -178,7 +195,8 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 		for (size_t i = 0; i < n; i++) {
 			struct evfio_dev *d = &l->devs[i];
 
-			if (!d->section || d->via_group || d->iommu_group < 0)
+			if (!d->section || d->via_group || d->iommu_group < 0 ||
+			    candidate(d))
 				continue;
 			m = groups_find(&g, d->iommu_group, &count);
 			for (size_t k = 0; k < count; k++) {
@@ -188,7 +206,8 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 					continue;
 				o->section = d->section;
 				o->via_group = true;
-				ev_info(&c->log, "%s joins %s: same IOMMU group %d "
+				if (final)
+					ev_info(&c->log, "%s joins %s: same IOMMU group %d "
 					"(iommu-group = whole)", o->bdf, d->bdf,
 					d->iommu_group);
 			}
@@ -199,7 +218,7 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 
 		if (!d->section)
 			continue;
-		protect_review(c, d, &errors);
+		protect_review(c, d, &errors, final);
 		if (d->refusal[0] ||
 		    !group_strangers(&g, l, d, others, sizeof(others)))
 			continue;
@@ -210,10 +229,11 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l)
 				 others);
 			continue;
 		}
-		ev_warn(&c->log, "%s: IOMMU group %d also holds %s: a VM can only "
-			"use the whole group; select them too, or set iommu-group "
-			"= whole or refuse in [options]", d->bdf, d->iommu_group,
-			others);
+		if (final)
+			ev_warn(&c->log, "%s: IOMMU group %d also holds %s: a VM can "
+				"only use the whole group; select them too, or set "
+				"iommu-group = whole or refuse in [options]", d->bdf,
+				d->iommu_group, others);
 	}
 	/* a group is taken whole or not at all: one refusal spoils it */
 	if (c->cfg.group == EVFIO_GROUP_WHOLE) {

@@ -172,7 +172,7 @@ void evfio_trim_field(char *out, const void *field, size_t len)
 
 bool evfio_is_nvme(const struct evfio_ident *d)
 {
-	return (d->class >> 8) == EVFIO_CLASS_NVME;
+	return d->class == EVFIO_CLASS_NVME;
 }
 
 bool evfio_id_match(const struct evfio_id *id, const struct evfio_ident *d)

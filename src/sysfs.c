@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Every sysfs (and /proc, /dev) access, relative to one root directory fd:
- * "/" on a real system, --sysroot in tests.  Paths are built only from
- * fixed strings, addresses printed from numbers, and names checked by
- * evfio_valid_name(). */
+/* Every file access under the system root, relative to one directory fd:
+ * "/" on a real system, --sysroot in tests.  /sys, /proc, /dev and /run
+ * alike: no other module opens a path under the root itself.  Paths are
+ * built only from fixed strings, addresses printed from numbers, and names
+ * checked by evfio_valid_name().  The lowest layer: it depends on nothing
+ * else of early-vfio. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,23 @@
 #include <unistd.h>
 
 #include "early-vfio.h"
+
+bool evfio_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= EVFIO_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		      ch == '.'))
+			return false;
+	}
+	return strcmp(s, ".") && strcmp(s, "..");
+}
 
 int evfio_sysfs_open(struct evfio_sysfs *fs, const char *root)
 {
@@ -82,18 +101,33 @@ int evfio_sysfs_write(const struct evfio_sysfs *fs, const char *path,
 	return err;
 }
 
+int evfio_sysfs_readlink(const struct evfio_sysfs *fs, const char *path,
+			 char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (size == 0)
+		return -EINVAL;
+	n = readlinkat(fs->rootfd, path, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n == size - 1)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
 int evfio_sysfs_link_name(const struct evfio_sysfs *fs, const char *path,
 			  char *buf, size_t size)
 {
 	char target[PATH_MAX];
 	const char *base;
-	ssize_t n;
 	struct stat st;
+	int r;
 
-	n = readlinkat(fs->rootfd, path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
+	r = evfio_sysfs_readlink(fs, path, target, sizeof(target));
+	if (r < 0)
+		return r;
 	/* a dangling link means no driver, as libpci's realpath() does */
 	if (fstatat(fs->rootfd, path, &st, 0) < 0)
 		return -ENOENT;
@@ -116,6 +150,60 @@ DIR *evfio_sysfs_opendir(const struct evfio_sysfs *fs, const char *path)
 	if (!d)
 		close(fd);
 	return d;
+}
+
+int evfio_sysfs_openat(const struct evfio_sysfs *fs, const char *path,
+		       int flags, unsigned int mode)
+{
+	int fd = openat(fs->rootfd, path, flags | O_CLOEXEC | O_NOCTTY, (mode_t)mode);
+
+	return fd < 0 ? -errno : fd;
+}
+
+FILE *evfio_sysfs_fopen(const struct evfio_sysfs *fs, const char *path)
+{
+	int fd = evfio_sysfs_openat(fs, path, O_RDONLY, 0);
+	FILE *f;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int evfio_file_replace(const struct evfio_sysfs *fs, const char *dir,
+		       const char *name, const char *text)
+{
+	char tmp[256], path[256];
+	size_t len = strlen(text);
+	ssize_t n;
+	int fd, r = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.new", dir, name) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (mkdirat(fs->rootfd, dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(fs->rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && renameat(fs->rootfd, tmp, fs->rootfd, path) < 0)
+		r = -errno;
+	if (r)
+		unlinkat(fs->rootfd, tmp, 0);
+	return r;
 }
 
 bool evfio_sysfs_exists(const struct evfio_sysfs *fs, const char *path)

@@ -676,7 +676,7 @@ c_cmdline_off() {
 	fs_dev "$T" 0000:03:00.0
 	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro early-vfio=off quiet\n' >"$T/proc/cmdline"
 	conf '[sata-passthrough]' 'address = 0000:03:00.0'
-	ev bind
+	ev boot
 	want_rc 0
 	want_no_writes
 	want_host 0000:03:00.0 ahci
@@ -689,7 +689,7 @@ c_cmdline_skip() {
 	fs_dev "$T" 0000:01:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
 	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro early-vfio.skip=sata quiet\n' >"$T/proc/cmdline"
 	conf '[sata]' 'address = 0000:03:00.0' '' '[nvme]' 'class = 0108'
-	ev bind
+	ev boot
 	want_rc 0
 	want_host 0000:03:00.0 ahci
 	want_no_log '0000:03:00.0'
@@ -1326,7 +1326,7 @@ c_cmdline_no() {
 	# last on the line, before the kernel's newline
 	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet early-vfio=no\n' >"$T/proc/cmdline"
 	conf '[sata-passthrough]' 'address = 0000:03:00.0'
-	ev bind
+	ev boot
 	want_rc 0
 	want_no_writes
 	want_host 0000:03:00.0 ahci
@@ -1414,6 +1414,10 @@ t "early-vfio=no on the kernel command line binds nothing, like early-vfio=off" 
 . "$HERE/cases-serial.sh"
 # shellcheck source=tests/integration/cases-initramfs.sh disable=SC1091 # followed with -x (make check-lint)
 . "$HERE/cases-initramfs.sh"
+# shellcheck source=tests/integration/cases-pipeline.sh disable=SC1091 # followed with -x (make check-lint)
+. "$HERE/cases-pipeline.sh"
+# shellcheck source=tests/integration/cases-boot.sh disable=SC1091 # followed with -x (make check-lint)
+. "$HERE/cases-boot.sh"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

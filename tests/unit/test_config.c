@@ -214,6 +214,18 @@ static void line_longer_than_198_is_an_error_and_numbering_stays_right(void **st
 	done(&run);
 }
 
+/* The hint lists the keys the table has, not a copy that falls behind. */
+static void unknown_key_lists_every_key_that_belongs_there(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\nzzzzzzzz = 1\n",
+			 "test.conf:3: unknown key 'zzzzzzzz' (known: ids, address, class, "
+			 "serial, model, dsn, allow-system-device)");
+	expect_one_error("[options]\nzzzzzzzz = 1\n[a]\nids = 8086:2922\n",
+			 "test.conf:2: unknown key 'zzzzzzzz' (known: driver, unbind, "
+			 "iommu-group)");
+}
+
 static void non_utf8_line_is_an_error(void **state)
 {
 	(void)state;
@@ -400,6 +412,7 @@ int main(void)
 		cmocka_unit_test(valid_config_yields_sections_and_options),
 		cmocka_unit_test(defaults_are_vfio_pci_and_unbind_yes),
 		cmocka_unit_test(misspelt_key_names_line_and_suggests_the_fix),
+		cmocka_unit_test(unknown_key_lists_every_key_that_belongs_there),
 		cmocka_unit_test(option_key_in_device_section_says_where_it_belongs),
 		cmocka_unit_test(malformed_id_is_an_error_with_its_line),
 		cmocka_unit_test(malformed_address_is_an_error),

@@ -34,10 +34,18 @@ static struct sim {
 	bool never_ready;	/* CSTS.RDY never follows CC.EN */
 	uint16_t status;	/* NVMe status of the command */
 	bool no_completion;
+	bool never_stops;	/* CSTS.RDY stays 1 after CC.EN is cleared */
+	struct evfio_iova_range window;	/* where the IOMMU lets DMA go */
 	/* what happened */
+	int events;		/* a clock for the order of the events below */
+	int master_off_at;	/* bus mastering cleared (0: never) */
+	int dma_freed_at;	/* the DMA mapping removed */
+	int reset_at;		/* function reset through VFIO */
 	int identifies;
 	bool enabled_once;
 	uint32_t last_sq_tail;
+	uint64_t prp1;
+	uint32_t cc_enabled;	/* CC as written to enable */
 } sim;
 
 static void sim_reset(void)
@@ -45,6 +53,7 @@ static void sim_reset(void)
 	memset(&sim, 0, sizeof(sim));
 	/* MQES 63, TO 2 (1 s), DSTRD 0, CSS NVM, MPSMIN 0 */
 	sim.cap = 63 | (2ull << 24) | (1ull << 37);
+	sim.window = (struct evfio_iova_range){ 0x100000, 0xffffffff };
 	sim.serial = "SN-SIM-0001         ";
 	sim.model = "Simulated NVMe Controller               ";
 }
@@ -66,6 +75,7 @@ static void run_command(void)
 	if (!sqe || !cqe)
 		return;
 	memcpy(&prp1, sqe + 6, 8);
+	sim.prp1 = prp1;
 	if ((sqe[0] & 0xff) == 0x06 && sqe[10] == 1 && (data = dma(prp1, 4096))) {
 		memset(data, 0, 4096);
 		memcpy(data + 4, sim.serial, 20);
@@ -99,10 +109,12 @@ int evfio_vfio_bar_write32(struct evfio_vfio *v, uint64_t off, uint32_t val)
 	switch (off) {
 	case 0x14:
 		sim.cc = val;
-		if (!sim.never_ready || !(val & 1))
+		if ((val & 1) ? !sim.never_ready : !sim.never_stops)
 			sim.csts = val & 1;
-		if (val & 1)
+		if (val & 1) {
 			sim.enabled_once = true;
+			sim.cc_enabled = val;
+		}
 		return 0;
 	case 0x24: sim.aqa = val; return 0;
 	case 0x28: sim.asq = (sim.asq & ~0xffffffffull) | val; return 0;
@@ -129,23 +141,55 @@ int evfio_vfio_cfg_read16(struct evfio_vfio *v, uint64_t off, uint16_t *val)
 int evfio_vfio_cfg_write16(struct evfio_vfio *v, uint64_t off, uint16_t val)
 {
 	(void)v;
-	if (off == 4)
+	if (off == 4) {
+		if ((sim.command & 4) && !(val & 4) && !sim.master_off_at)
+			sim.master_off_at = ++sim.events;
 		sim.command = val;
+	}
 	return 0;
 }
 
-int evfio_vfio_dma_alloc(struct evfio_vfio *v, size_t size, uint64_t iova,
+/* The simulated IOMMU: mappings only inside sim.window, in v's pages. */
+int evfio_vfio_dma_alloc(struct evfio_vfio *v, size_t size, uint64_t *iova,
 			 void **mem)
 {
-	(void)v;
+	int r;
+
 	assert_null(sim.mem);
-	assert_int_equal(iova % 4096, 0);
-	sim.mem = aligned_alloc(4096, size);
+	assert_int_equal(size % v->page_size, 0);
+	r = evfio_vfio_pick_iova(&sim.window, 1, size, v->page_size, iova);
+	if (r)
+		return r;
+	sim.mem = aligned_alloc(v->page_size, size);
 	assert_non_null(sim.mem);
 	memset(sim.mem, 0, size);
-	sim.iova = iova;
+	sim.iova = *iova;
 	sim.size = size;
 	*mem = sim.mem;
+	return 0;
+}
+
+int evfio_vfio_reset(struct evfio_vfio *v)
+{
+	(void)v;
+	sim.reset_at = ++sim.events;
+	sim.cc = 0;
+	sim.csts = 0;
+	return 0;
+}
+
+/* vfio.c's picker, which the DMA above uses as vfio.c does */
+int evfio_vfio_pick_iova(const struct evfio_iova_range *r, size_t n,
+			 uint64_t size, uint64_t align, uint64_t *iova)
+{
+	uint64_t start;
+
+	assert_int_equal(n, 1);
+	start = r->start < align ? align : r->start;
+	start = (start + align - 1) & ~(align - 1);
+	if (r->end < start || r->end - start < size - 1)
+		return -ENOSPC;
+	*iova = start;
 	return 0;
 }
 
@@ -158,13 +202,16 @@ void evfio_vfio_dma_free(struct evfio_vfio *v, void *mem, size_t size,
 	assert_ptr_equal(mem, sim.mem);
 	free(sim.mem);
 	sim.mem = NULL;
+	sim.dma_freed_at = ++sim.events;
 }
 
 /* ---- tests ------------------------------------------------------------ */
 
+static size_t page_size = 4096;
+
 static int identify(struct evfio_ident *id, const char **why)
 {
-	struct evfio_vfio v = { .device = -1 };
+	struct evfio_vfio v = { .device = -1, .page_size = page_size };
 
 	memset(id, 0, sizeof(*id));
 	return evfio_nvme_identify_vfio(&v, 300, id, why);
@@ -269,6 +316,57 @@ static void controller_without_4k_pages_or_nvm_command_set_is_refused(void **sta
 	assert_int_equal(identify(&id, &why), -ENODEV);
 }
 
+/* A controller that does not stop may still write to memory: bus mastering
+ * goes off, and the function is reset, before its DMA buffer is unmapped. */
+static void controller_that_does_not_stop_loses_bus_mastering_before_unmap(void **state)
+{
+	struct evfio_ident id;
+	const char *why = NULL;
+
+	(void)state;
+	sim_reset();
+	sim.never_stops = true;
+	assert_int_not_equal(identify(&id, &why), 0);
+	assert_non_null(why);
+	assert_true(sim.master_off_at > 0);
+	assert_true(sim.dma_freed_at > 0);
+	assert_true(sim.master_off_at < sim.dma_freed_at);
+	assert_true(sim.reset_at > 0);
+	assert_true(sim.reset_at < sim.dma_freed_at);
+}
+
+/* 64 KiB host pages (arm64): the queues and the data buffer are in such
+ * pages, CC.MPS says so, and the DMA sits where the IOMMU allows it. */
+static void host_pages_of_64k_and_an_iova_window(void **state)
+{
+	struct evfio_ident id;
+	const char *why = NULL;
+
+	(void)state;
+	sim_reset();
+	sim.cap |= 4ull << 52;	/* MPSMAX 64 KiB */
+	sim.window = (struct evfio_iova_range){ 0x8000000, 0x8ffffff };
+	page_size = 65536;
+	assert_int_equal(identify(&id, &why), 0);
+	assert_string_equal(id.serial, "SN-SIM-0001");
+	assert_int_equal((sim.cc_enabled >> 7) & 0xf, 4);
+	assert_int_equal(sim.iova, 0x8000000);
+	assert_int_equal(sim.asq, sim.iova);
+	assert_int_equal(sim.acq, sim.iova + 65536);
+	assert_int_equal(sim.prp1, sim.iova + 2 * 65536);
+	/* a controller whose pages stop at 4 KiB cannot use them */
+	sim_reset();
+	assert_int_equal(identify(&id, &why), -ENOTSUP);
+	assert_non_null(strstr(why, "page size"));
+	/* no room in the IOMMU's window: not mapped, said so */
+	sim_reset();
+	sim.cap |= 4ull << 52;
+	sim.window = (struct evfio_iova_range){ 0x8000000, 0x8010000 };
+	assert_int_equal(identify(&id, &why), -ENOSPC);
+	assert_non_null(strstr(why, "DMA"));
+	page_size = 4096;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +376,8 @@ int main(void)
 		cmocka_unit_test(command_without_completion_times_out),
 		cmocka_unit_test(failed_command_status_is_an_error),
 		cmocka_unit_test(controller_without_4k_pages_or_nvm_command_set_is_refused),
+		cmocka_unit_test(controller_that_does_not_stop_loses_bus_mastering_before_unmap),
+		cmocka_unit_test(host_pages_of_64k_and_an_iova_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
