@@ -13,6 +13,7 @@
 #
 # Knobs: KEEP=1 keeps the work directory, VERBOSE=1 shows command output and serial logs,
 # EVFIO_VM_CACHE (default .cache/vm), EVFIO_VM_TIMEOUT (per boot, default 300 s),
+# EVFIO_VM_SMP (guest CPUs, default 1: see vm_boot_flake), VM_QEMU_EXTRA (more QEMU arguments),
 # EVFIO_VM_BINARY=FILE installs FILE instead of `make install` (to try a harness change without
 # a build), VM_SUITE=bookworm|trixie and VM_BACKPORTS=0|1 pick the release for vm_setup,
 # VM_IOMMU=intel|amd (default intel) the guest's vIOMMU for vm_boot.
@@ -201,40 +202,80 @@ vm_update_initramfs()
 # with intel_iommu=on.
 vm_boot()
 {
-	local name=$1 initrd=$2 rc=0 t0 w=$VM_WORK
+	local name=$1 initrd=$2 rc t0 w=$VM_WORK attempt=1 why
 	local root=${VM_BOOT_ROOT:-$VM_WORK/root.img} snap=${VM_BOOT_SNAPSHOT:-on}
 	local iommu=intel-iommu iommu_opt=intel_iommu=on
+	local -a extra
 	shift 2
+	read -r -a extra <<<"${VM_QEMU_EXTRA:-}"
 	case ${VM_IOMMU:-intel} in
 	intel) ;;
 	amd) iommu=amd-iommu iommu_opt= ;;
 	*) vm_log "VM_IOMMU=$VM_IOMMU: intel or amd"; return 1 ;;
 	esac
-	t0=$(vm_now)
-	timeout --kill-after=10 "$EVFIO_VM_TIMEOUT" qemu-system-x86_64 \
-		-accel tcg -cpu max -M q35 -m 1024 -smp 2 \
-		-device "$iommu" \
-		-kernel "$VM_TREE/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
-		-append "root=UUID=$VM_ROOT_UUID ro console=ttyS0 $iommu_opt panic=-1 log_buf_len=8M init=/sbin/evfio-guest-check $*" \
-		-no-reboot -display none -vga none -nic none -monitor none -serial "file:$w/$name.serial" \
-		-drive "if=none,id=root,file=$root,format=raw,snapshot=$snap" \
-		-device ide-hd,drive=root,bus=ide.0 \
-		-device ich9-ahci,bus=pcie.0,addr=03.0,id=ahci2 \
-		-drive "if=none,id=d-ahci2,file=$w/ahci2.img,format=raw,snapshot=on" -device ide-hd,drive=d-ahci2,bus=ahci2.0 \
-		-drive "if=none,id=d-nvme-a,file=$w/nvme-a.img,format=raw,snapshot=on" \
-		-device nvme,serial=EVFIO-A,addr=04.0,drive=d-nvme-a \
-		-drive "if=none,id=d-nvme-b,file=$w/nvme-b.img,format=raw,snapshot=on" \
-		-device nvme,serial=EVFIO-B,addr=05.0,drive=d-nvme-b \
-		</dev/null >"$w/$name.qemu.log" 2>&1 || rc=$?
-	# Strip CR and terminal escape sequences, keep what is between the guest's markers.
-	sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$w/$name.serial" 2>/dev/null |
-		awk '/==EVFIO-END==/ { exit } f { print } /==EVFIO-BEGIN==/ { f = 1 }' >"$w/$name.out"
-	vm_log "boot ($name, ${VM_KVER}, $iommu): QEMU status $rc in $(($(vm_now) - t0)) s"
-	if vm_verbose; then
-		vm_log "serial log of $name:"
-		sed 's/\r//g' "$w/$name.serial" >&2
-	fi
+	while :; do
+		rc=0
+		t0=$(vm_now)
+		timeout --kill-after=10 "$EVFIO_VM_TIMEOUT" qemu-system-x86_64 \
+			-accel tcg -cpu max -M q35 -m 1024 -smp "${EVFIO_VM_SMP:-1}" \
+			-device "$iommu" \
+			-kernel "$VM_TREE/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
+			-append "root=UUID=$VM_ROOT_UUID ro console=ttyS0 $iommu_opt panic=-1 log_buf_len=8M init=/sbin/evfio-guest-check $*" \
+			-no-reboot -display none -vga none -nic none -monitor none -serial "file:$w/$name.serial" \
+			-drive "if=none,id=root,file=$root,format=raw,snapshot=$snap" \
+			-device ide-hd,drive=root,bus=ide.0 \
+			-device ich9-ahci,bus=pcie.0,addr=03.0,id=ahci2 \
+			-drive "if=none,id=d-ahci2,file=$w/ahci2.img,format=raw,snapshot=on" -device ide-hd,drive=d-ahci2,bus=ahci2.0 \
+			-drive "if=none,id=d-nvme-a,file=$w/nvme-a.img,format=raw,snapshot=on" \
+			-device nvme,serial=EVFIO-A,addr=04.0,drive=d-nvme-a \
+			-drive "if=none,id=d-nvme-b,file=$w/nvme-b.img,format=raw,snapshot=on" \
+			-device nvme,serial=EVFIO-B,addr=05.0,drive=d-nvme-b \
+			"${extra[@]}" \
+			</dev/null >"$w/$name.qemu.log" 2>&1 || rc=$?
+		vm_count boots "$name"
+		# Strip CR and terminal escape sequences, keep what is between the guest's markers.
+		vm_clean_serial "$w/$name.serial" |
+			awk '/==EVFIO-END==/ { exit } f { print } /==EVFIO-BEGIN==/ { f = 1 }' >"$w/$name.out"
+		vm_log "boot ($name, ${VM_KVER}, $iommu): QEMU status $rc in $(($(vm_now) - t0)) s"
+		if vm_verbose; then
+			vm_log "serial log of $name:"
+			sed 's/\r//g' "$w/$name.serial" >&2
+		fi
+		why=$(vm_boot_flake "$w/$name.serial" "$rc")
+		[ -n "$why" ] && [ "$attempt" = 1 ] && [ "${VM_BOOT_SNAPSHOT:-on}" = on ] || break
+		# Not a failure of the code under test: boot once more, and say so in the summary.
+		vm_log "boot ($name): $why; booting it once more"
+		vm_count retries "$name: $why"
+		cp "$w/$name.serial" "$w/$name.serial.first"
+		attempt=2
+	done
 	return "$rc"
+}
+
+# vm_boot_flake SERIAL STATUS   why a boot failed for a reason outside the code under test, or
+# nothing: QEMU itself crashed (killed by a signal: not timeout's 124 and 137, a segfault is 139),
+# or the guest kernel died before it ran /init (an Oops or panic before "Run /init", as TCG's
+# cross-CPU code patching can cause). A guest that reached /init and then failed is never retried:
+# that may be early-vfio's doing.
+vm_boot_flake()
+{
+	local serial=$1 rc=$2
+	if [ "$rc" -gt 128 ] && [ "$rc" != 137 ]; then
+		echo "QEMU crashed (status $rc)"
+	elif ! grep -q 'Run /init as init process' "$serial" 2>/dev/null &&
+		grep -Eq 'Kernel panic|Oops|general protection fault' "$serial" 2>/dev/null; then
+		echo "the guest kernel died before running /init ($(grep -Em1 'Kernel panic|Oops|general protection' "$serial" | sed 's/\r//; s/^\[[ 0-9.]*\] //'))"
+	fi
+}
+
+# vm_count KIND TEXT   one line in $VM_COUNTS/KIND (boots, retries): counted across the background
+# boots of a run, which run in subshells
+vm_count() { [ -n "${VM_COUNTS:-}" ] && printf '%s\n' "$2" >>"$VM_COUNTS/$1"; return 0; }
+
+# vm_clean_serial FILE   the serial log without CR, colour and OSC sequences (BEL- or ESC\-ended)
+vm_clean_serial()
+{
+	sed 's/\x1b\][^\x07\x1b]*\(\x07\|\x1b\\\)//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$1" 2>/dev/null
 }
 
 # --- reading a guest report (FILE = $VM_WORK/NAME.out) ---
