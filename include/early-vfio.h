@@ -27,6 +27,13 @@
  *   initramfs.c check --initramfs: is a built image ready
  *   main.c      options, the command table, usage, exit codes
  *
+ * The way of "serial = X" from the config to the bind: config.c parses it
+ * into the section; commands.c selects the NVMe controllers (class 010802)
+ * that match the section's other keys as candidates, safety.c reviews them,
+ * commands.c moves the unrefused ones to vfio-pci with bind.c, identify.c
+ * reads their serials (nothing else), commands.c re-matches, gives back
+ * what is not selected with bind.c, reviews again and binds the rest.
+ *
  * Internal functions return 0 (or a positive count) on success and -errno
  * on failure, as libkmod does.
  */
