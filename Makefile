@@ -25,7 +25,7 @@ endif
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
-             src/pci.c src/modules.c src/protect.c src/safety.c src/vfio.c \
+             src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
              src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
              src/output.c src/initramfs.c
 SRC       := $(LIB_SRC) src/main.c

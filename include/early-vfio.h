@@ -12,7 +12,8 @@
  *   pci.c       libpci scan -> struct evfio_dev array; a device's live state
  *   modules.c   libkmod: load a driver's module, modules for an alias
  *   protect.c   the PCI devices that hold the running system
- *   safety.c    the review: refusals, protection, IOMMU groups
+ *   record.c    what the machine looked like when the image was built
+ *   safety.c    the review: refusals, protection, the record, IOMMU groups
  *   vfio.c      VFIO container, group and device: regions, DMA, reset
  *   nvme.c      NVMe Identify Controller through VFIO (a state machine, so
  *               several controllers are asked side by side); nvme's sysfs
@@ -236,6 +237,7 @@ struct evfio_section {
 	size_t n_dsns;
 	unsigned int keys;	/* bitmask of EVFIO_KEY_* seen */
 	bool allow_system;	/* allow-system-device = yes */
+	bool allow_unrecorded;	/* allow-unrecorded = yes */
 	bool skipped;		/* early-vfio.skip= on the command line */
 };
 
@@ -267,6 +269,9 @@ int evfio_config_load(struct evfio_config *cfg, const char *path,
 		      struct evfio_log *log);
 int evfio_config_load_string(struct evfio_config *cfg, const char *name,
 			     const char *text, struct evfio_log *log);
+/* The same from size bytes that may hold NUL bytes (an error). */
+int evfio_config_load_mem(struct evfio_config *cfg, const char *name,
+			  const void *data, size_t size, struct evfio_log *log);
 void evfio_config_free(struct evfio_config *cfg);
 /* Mark sections named in a comma list as skipped; unknown names are
  * reported and ignored.  Returns the number of sections skipped. */
@@ -302,6 +307,8 @@ struct evfio_dev {
 	char class_name[64];			/* "SATA controller" */
 	char dev_name[160];			/* vendor and device names */
 	int sriov_numvfs;			/* -1: not an SR-IOV PF */
+	uint8_t hdr_type;			/* config space header type (1: bridge) */
+	bool boot_vga;				/* the firmware's console (boot_vga) */
 	bool garbled;				/* ids in sysfs unreadable */
 	bool group_only;			/* kept only as a group member */
 	bool detailed;				/* pass 2 done */
@@ -310,7 +317,7 @@ struct evfio_dev {
 	/* the review's verdict (safety.c) */
 	const struct evfio_section *section;	/* NULL: not selected */
 	bool via_group;				/* taken for iommu-group = whole */
-	char refusal[256];			/* why it is not taken */
+	char refusal[512];			/* why it is not taken */
 };
 
 struct evfio_devlist {
@@ -374,19 +381,83 @@ struct evfio_protected {
 struct evfio_protlist {
 	struct evfio_protected *v;
 	size_t n;
+	bool known;		/* what / is on was told apart (or recorded) */
+	char unknown_why[160];	/* why not */
 };
 
 #define EVFIO_PROTECTED_FILE "etc/early-vfio.protected"
 
-/* From the running system's mounts and swaps, under the root. */
+/* From the running system under the root: every device-backed or network
+ * mount, active swap, and /etc/fstab's entries the next boot mounts.
+ * -errno when the mounts cannot be read: then nothing can be told. */
 int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 		       struct evfio_protlist *l);
+/* From /etc/fstab alone: an image built in a chroot, where the mounts are
+ * another system's.  l->known only when / and every entry were found. */
+int evfio_protect_scan_fstab(const struct evfio_sysfs *fs, struct evfio_log *log,
+			     struct evfio_protlist *l);
+int evfio_protect_add(struct evfio_protlist *l, const char *bdf, const char *why);
 /* Add the entries of a recorded list (root-relative path). */
 int evfio_protect_load(const struct evfio_sysfs *fs, const char *path,
 		       struct evfio_protlist *l);
 void evfio_protect_print(FILE *f, const struct evfio_protlist *l);
 const char *evfio_protect_why(const struct evfio_protlist *l, const char *bdf);
 void evfio_protect_free(struct evfio_protlist *l);
+
+/* ---- record.c ------------------------------------------------------- */
+
+#define EVFIO_RECORD_FILE "etc/early-vfio.record"	/* in the image */
+#define EVFIO_RECORD_HOST "var/lib/early-vfio/record"	/* the last one built */
+
+/* Who a device is, as far as sysfs and its config space tell. */
+struct evfio_identity {
+	char bdf[EVFIO_BDF_LEN];
+	bool selected;			/* else protected */
+	bool has_ids;			/* false: only the address is known */
+	uint16_t vendor, device, subvendor, subdevice;
+	uint32_t class;
+	uint8_t rev;
+	bool has_dsn;
+	uint64_t dsn;
+	char serial[EVFIO_SERIAL_MAX + 1];	/* NVMe; "" unknown */
+	char note[160];			/* why protected, or "[section]" */
+};
+
+struct evfio_record {
+	struct evfio_identity *v;
+	size_t n;
+	bool present;		/* a record was read */
+	bool chroot;		/* built in a chroot: no device identities */
+	bool known;		/* what the system runs from was found */
+	char unknown_why[160];
+};
+
+/* How a selected device compares with the record. */
+enum evfio_match {
+	EVFIO_MATCH_UNRECORDED,	/* no record, or one without identities */
+	EVFIO_MATCH_SAME,	/* the recorded device (maybe moved, if unique) */
+	EVFIO_MATCH_CHANGED,	/* another device at the recorded address */
+	EVFIO_MATCH_NEW,	/* not selected when the image was built */
+	EVFIO_MATCH_PROTECTED,	/* a device the system needed, moved here */
+	EVFIO_MATCH_UNREAD,	/* recorded with a serial not read yet */
+};
+
+void evfio_identity_of(const struct evfio_dev *d, struct evfio_identity *id);
+/* "[1b36:0010] subsystem 1af4:1100 class 010802 rev 02 serial X" */
+void evfio_identity_text(const struct evfio_identity *id, char *buf, size_t size);
+int evfio_record_add(struct evfio_record *rec, const struct evfio_identity *id);
+void evfio_record_print(FILE *f, const struct evfio_record *rec);
+/* -ENOENT when there is none; lines that are not ours are ignored. */
+int evfio_record_load(const struct evfio_sysfs *fs, const char *path,
+		      struct evfio_record *rec);
+void evfio_record_free(struct evfio_record *rec);
+const struct evfio_identity *evfio_record_at(const struct evfio_record *rec,
+					     const char *bdf, bool selected);
+/* unique_selector: d was selected by its serial or DSN, which is then its
+ * identity wherever it sits.  *which: the record's entry compared with. */
+enum evfio_match evfio_record_match(const struct evfio_record *rec,
+				    const struct evfio_dev *d, bool unique_selector,
+				    const struct evfio_identity **which);
 
 /* ---- safety.c ------------------------------------------------------- */
 
@@ -404,6 +475,10 @@ struct evfio_ctx;
  * of problems an admin must fix (protected devices selected without
  * allow-system-device). */
 int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final);
+/* d is to be identified (its NVMe serial read) before it can be bound: a
+ * serial or model section's candidate, or, at boot, a drive the record
+ * names with a serial. */
+bool evfio_needs_identity(const struct evfio_ctx *c, const struct evfio_dev *d);
 
 /* ---- bind.c --------------------------------------------------------- */
 
@@ -413,8 +488,10 @@ struct evfio_ctx {
 	struct evfio_config cfg;
 	struct evfio_modules *mods;
 	struct evfio_protlist prot;
+	struct evfio_record rec;	/* what the image was built for */
 	struct evfio_deadline deadline;
 	bool dry_run;
+	bool enforce_record;		/* bind: refuse what the record does not say */
 };
 
 enum evfio_result {
@@ -599,7 +676,7 @@ struct evfio_opts {
 	const char *skip;
 	const char *initramfs;
 	int level;
-	bool dry_run, json, all, offline;
+	bool dry_run, json, all, offline, chroot;
 	unsigned int timeout;
 };
 
@@ -611,6 +688,7 @@ int evfio_cmd_boot(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
 		      int nargs);
 

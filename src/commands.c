@@ -36,7 +36,7 @@ static void defaults_without_config(struct evfio_ctx *c, const char *path)
 }
 
 /* Which devices a command keeps from the scan (see evfio_pci_scan). */
-enum keep_what { KEEP_SELECTED, KEEP_STATUS, KEEP_ALL, KEEP_RELEASE };
+enum keep_what { KEEP_SELECTED, KEEP_STATUS, KEEP_ALL, KEEP_RELEASE, KEEP_RECORD };
 
 struct keep {
 	struct evfio_ctx *c;
@@ -59,6 +59,8 @@ static bool keep_dev(const struct evfio_sysfs *fs, struct evfio_dev *d,
 	}
 	if (k->what != KEEP_RELEASE && evfio_config_match(&k->c->cfg, &d->id))
 		return true;
+	if (k->what == KEEP_RECORD)
+		return evfio_protect_why(&k->c->prot, d->bdf) != NULL;
 	if (k->what == KEEP_SELECTED || evfio_dev_refresh(fs, d) < 0)
 		return false;
 	if (k->what == KEEP_RELEASE)
@@ -89,17 +91,82 @@ static int scan(struct evfio_ctx *c, const struct keep *k, bool names,
 	return 0;
 }
 
-/* The devices that hold the system: those recorded in the image when it
- * was built (at boot nothing is mounted yet), and those mounted now. */
-static void load_protections(struct evfio_ctx *c)
+/* What the system needs: what the record says (in the image at boot, where
+ * nothing is mounted yet; else the copy the hook kept of the last one
+ * built), an old image's list, and what the running system uses.  Returns
+ * -errno when the running system's mounts cannot be read. */
+static int load_protections(struct evfio_ctx *c)
 {
-	int r = evfio_protect_load(&c->fs, EVFIO_PROTECTED_FILE, &c->prot);
+	int r = evfio_record_load(&c->fs, EVFIO_RECORD_FILE, &c->rec);
 
-	if (r < 0 && r != -ENOENT)
+	if (r == -ENOENT) {
+		evfio_record_free(&c->rec);
+		r = evfio_record_load(&c->fs, EVFIO_RECORD_HOST, &c->rec);
+	}
+	if (r == -ENOENT)
+		evfio_record_free(&c->rec);
+	else if (r < 0)
+		ev_warn(&c->log, "the record: %s", strerror(-r));
+	for (size_t i = 0; i < c->rec.n; i++) {
+		const struct evfio_identity *e = &c->rec.v[i];
+		char why[200];
+
+		if (e->selected)
+			continue;
+		snprintf(why, sizeof(why), "%s (recorded when the image was built)", e->note);
+		if (evfio_protect_add(&c->prot, e->bdf, why) < 0)
+			return -ENOMEM;
+	}
+	if (c->rec.present) {
+		c->prot.known = c->rec.known;
+		snprintf(c->prot.unknown_why, sizeof(c->prot.unknown_why), "%s",
+			 c->rec.unknown_why);
+	}
+	r = evfio_protect_load(&c->fs, EVFIO_PROTECTED_FILE, &c->prot);
+	if (r == 0)
+		c->prot.known = true;	/* an image built on the machine itself */
+	else if (r != -ENOENT)
 		ev_warn(&c->log, "/%s: %s", EVFIO_PROTECTED_FILE, strerror(-r));
 	r = evfio_protect_scan(&c->fs, &c->log, &c->prot);
 	if (r < 0)
-		ev_dbg(&c->log, "cannot read mounts: %s", strerror(-r));
+		ev_dbg(&c->log, "cannot read /proc/self/mountinfo: %s", strerror(-r));
+	return r;
+}
+
+/* check, record: without the mounts nothing can be said. */
+static int need_mounts(struct evfio_ctx *c, int r)
+{
+	if (r >= 0)
+		return 0;
+	ev_err(&c->log, "cannot read /proc/self/mountinfo (%s): cannot tell which "
+	       "devices hold the running system, so nothing is checked", strerror(-r));
+	return EVFIO_EXIT_FAILURE;
+}
+
+/* bind: a device the record names that is not selected now. */
+static void warn_missing(struct evfio_ctx *c, const struct evfio_devlist *l)
+{
+	for (size_t i = 0; i < c->rec.n; i++) {
+		const struct evfio_identity *e = &c->rec.v[i];
+		char path[128], what[200];
+		bool found = false;
+
+		if (!e->selected)
+			continue;
+		for (size_t k = 0; k < l->n && !found; k++)
+			found = l->devs[k].section && !strcmp(l->devs[k].bdf, e->bdf);
+		if (found)
+			continue;
+		evfio_identity_text(e, what, sizeof(what));
+		evfio_dev_path(path, sizeof(path), e->bdf, "vendor");
+		if (!evfio_sysfs_exists(&c->fs, path))
+			ev_warn(&c->log, "%s %s was selected by %s when the image was "
+				"built, and is not there now (removed?)", e->bdf, what,
+				e->note);
+		else
+			ev_warn(&c->log, "%s %s was selected by %s when the image was "
+				"built, and is not selected now", e->bdf, what, e->note);
+	}
 }
 
 /* ---- bind: scan -> select -> review -> identify -> bind ---------------- */
@@ -122,18 +189,15 @@ struct run {
 	size_t n_sel, n_ok, n_already, n_fail;
 };
 
-static bool candidate(const struct evfio_dev *d)
-{
-	return d->section && evfio_section_needs_nvme_id(d->section, &d->id);
-}
-
 /* d shares its IOMMU group with a candidate: its review depends on what
  * identification finds, so it waits for pass 2. */
-static bool group_has_candidate(const struct evfio_devlist *l,
+static bool group_has_candidate(const struct evfio_ctx *c,
+				const struct evfio_devlist *l,
 				const struct evfio_dev *d)
 {
 	for (size_t i = 0; d->iommu_group >= 0 && i < l->n; i++)
-		if (l->devs[i].iommu_group == d->iommu_group && candidate(&l->devs[i]))
+		if (l->devs[i].iommu_group == d->iommu_group &&
+		    evfio_needs_identity(c, &l->devs[i]))
 			return true;
 	return false;
 }
@@ -168,7 +232,8 @@ static void bind_pass(struct run *r, bool second)
 
 		if (r->done[i] || !d->section)
 			continue;
-		if (!second && (candidate(d) || group_has_candidate(r->l, d)))
+		if (!second && (evfio_needs_identity(r->c, d) ||
+				group_has_candidate(r->c, r->l, d)))
 			continue;
 		r->done[i] = true;
 		mv = moved_of(r, d);
@@ -319,7 +384,7 @@ static size_t identify(struct run *r)
 		struct evfio_dev *d = &l->devs[i];
 		char label[64];
 
-		if (!candidate(d))
+		if (!evfio_needs_identity(c, d))
 			continue;
 		evfio_dev_label(d, label, sizeof(label));
 		if (!strcmp(d->driver, "nvme")) {
@@ -345,7 +410,7 @@ static size_t identify(struct run *r)
 		struct evfio_dev *d = &l->devs[i];
 		char label[64];
 
-		if (!candidate(d))
+		if (!evfio_needs_identity(c, d))
 			continue;
 		evfio_dev_label(d, label, sizeof(label));
 		if (d->id.nvme_known) {
@@ -361,7 +426,7 @@ static size_t identify(struct run *r)
 		unread++;
 	}
 	for (size_t i = 0; i < l->n; i++)
-		if (l->devs[i].id.nvme_known && !candidate(&l->devs[i]))
+		if (l->devs[i].id.nvme_known && !evfio_needs_identity(c, &l->devs[i]))
 			evfio_identify_rematch(c, &l->devs[i]);
 	/* read and not selected: back where they were */
 	for (size_t i = 0; i < r->n_moved; i++)
@@ -380,7 +445,7 @@ static void identify_dry(struct evfio_ctx *c, struct evfio_devlist *l)
 		struct evfio_dev *d = &l->devs[i];
 		char label[64];
 
-		if (!candidate(d))
+		if (!evfio_needs_identity(c, d))
 			continue;
 		evfio_dev_label(d, label, sizeof(label));
 		ev_info(&c->log, "%s: serial not known yet (%s): at boot it is read "
@@ -475,9 +540,10 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 	if (scan(c, &(struct keep){ .c = c, .what = KEEP_SELECTED }, false, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
+	c->enforce_record = true;
 	evfio_safety_review(c, &l, false);
 	for (size_t i = 0; i < l.n; i++)
-		cands |= candidate(&l.devs[i]);
+		cands |= evfio_needs_identity(c, &l.devs[i]);
 	if (to_move(c, &l) && evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver,
 							c->dry_run) < 0) {
 		ret = driver_missing(c, &l);
@@ -505,6 +571,7 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 		evfio_identify_record(c, &l);
 		evfio_identify_warn_unmatched(c, &l, unread);
 	}
+	warn_missing(c, &l);
 
 	ret = summary(&r, unread);
 	free(r.moved);
@@ -537,6 +604,35 @@ int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
 	return EVFIO_EXIT_OK;
 }
 
+/* check: a selected device that the image built last would refuse. */
+static int check_record(struct evfio_ctx *c, const struct evfio_dev *d)
+{
+	const struct evfio_identity *e;
+	struct evfio_identity cur;
+	char was[200], now[200];
+	bool unique = d->section->n_serials || d->section->n_dsns;
+
+	switch (evfio_record_match(&c->rec, d, unique, &e)) {
+	case EVFIO_MATCH_CHANGED:
+	case EVFIO_MATCH_PROTECTED:
+		evfio_identity_text(e, was, sizeof(was));
+		evfio_identity_of(d, &cur);
+		evfio_identity_text(&cur, now, sizeof(now));
+		ev_warn(&c->log, "%s: not the device the last image was built for "
+			"(at %s: recorded %s; here now: %s): rebuild the image "
+			"(update-initramfs -u -k all) before rebooting, or the boot "
+			"refuses it", d->bdf, e->bdf, was, now);
+		return 1;
+	case EVFIO_MATCH_NEW:
+		ev_warn(&c->log, "%s: not selected when the last image was built: "
+			"rebuild the image (update-initramfs -u -k all) before "
+			"rebooting, or the boot refuses it", d->bdf);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 {
 	struct evfio_devlist l;
@@ -563,7 +659,11 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		return EVFIO_EXIT_OK;
 	if (scan(c, &(struct keep){ .c = c, .what = KEEP_SELECTED }, true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
-	load_protections(c);
+	r = need_mounts(c, load_protections(c));
+	if (r) {
+		evfio_devlist_free(&l);
+		return r;
+	}
 	evfio_identify_known(c, &l, true, true);
 	errors = evfio_safety_review(c, &l, true);
 	if (!evfio_iommu_present(&c->fs)) {
@@ -599,6 +699,16 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 				warnings++;
 				continue;
 			}
+			warnings += check_record(c, d);
+			if (d->boot_vga && !evfio_safety_refusal(d)) {
+				ev_warn(&c->log, "%s is the boot display (boot_vga): bound to "
+					"%s, the host loses its console, and the firmware's "
+					"framebuffer (efifb, simpledrm) may still hold its "
+					"memory (\"BAR 0: can't reserve\"); the kernel options "
+					"people add for it: video=efifb:off, or "
+					"initcall_blacklist=sysfb_init", d->bdf, c->cfg.driver);
+				warnings++;
+			}
 			why = evfio_safety_refusal(d);
 			if (why && evfio_protect_why(&c->prot, d->bdf) &&
 			    !sec->allow_system)
@@ -633,12 +743,72 @@ int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o)
 	int r = evfio_protect_scan(&c->fs, &c->log, &c->prot);
 
 	(void)o;
-	if (r < 0) {
-		ev_err(&c->log, "cannot read the mounts: %s", strerror(-r));
+	if (need_mounts(c, r))
 		return EVFIO_EXIT_FAILURE;
-	}
 	evfio_protect_print(stdout, &c->prot);
 	return EVFIO_EXIT_OK;
+}
+
+/* The record of this machine: what holds the system (or, in a chroot, what
+ * its /etc/fstab names), and who each selected device is. */
+int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o)
+{
+	struct evfio_record rec = { .chroot = o->chroot };
+	struct evfio_identity id;
+	struct evfio_devlist l = { 0 };
+	int r;
+
+	r = load_config(c, o);
+	if (r == 1)
+		defaults_without_config(c, o->config);
+	else if (r)
+		return r;
+	if (o->chroot) {
+		/* the mounts and the devices are the build host's: only the
+		 * chroot's /etc/fstab says what the image's system needs */
+		evfio_protect_scan_fstab(&c->fs, &c->log, &c->prot);
+	} else {
+		r = evfio_protect_scan(&c->fs, &c->log, &c->prot);
+		if (need_mounts(c, r))
+			return EVFIO_EXIT_FAILURE;
+		if (scan(c, &(struct keep){ .c = c, .what = KEEP_RECORD }, false, &l) < 0)
+			return EVFIO_EXIT_FAILURE;
+		evfio_identify_known(c, &l, true, false);
+	}
+	rec.known = c->prot.known;
+	snprintf(rec.unknown_why, sizeof(rec.unknown_why), "%s", c->prot.unknown_why);
+	for (size_t i = 0; i < c->prot.n; i++) {
+		const struct evfio_dev *d = NULL;
+
+		for (size_t k = 0; k < l.n && !d; k++)
+			if (!strcmp(l.devs[k].bdf, c->prot.v[i].bdf))
+				d = &l.devs[k];
+		if (d) {
+			evfio_identity_of(d, &id);
+		} else {
+			memset(&id, 0, sizeof(id));
+			snprintf(id.bdf, sizeof(id.bdf), "%s", c->prot.v[i].bdf);
+		}
+		snprintf(id.note, sizeof(id.note), "%s", c->prot.v[i].why);
+		r = evfio_record_add(&rec, &id);
+	}
+	for (size_t i = 0; i < l.n && !r; i++) {
+		const struct evfio_dev *d = &l.devs[i];
+
+		if (!d->section || d->group_only || evfio_protect_why(&c->prot, d->bdf))
+			continue;
+		if (evfio_section_needs_nvme_id(d->section, &d->id))
+			continue;	/* serial unknown: not known to be selected */
+		evfio_identity_of(d, &id);
+		id.selected = true;
+		snprintf(id.note, sizeof(id.note), "[%s]", d->section->name);
+		r = evfio_record_add(&rec, &id);
+	}
+	if (!r)
+		evfio_record_print(stdout, &rec);
+	evfio_record_free(&rec);
+	evfio_devlist_free(&l);
+	return r ? EVFIO_EXIT_FAILURE : EVFIO_EXIT_OK;
 }
 
 int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,

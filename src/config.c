@@ -33,6 +33,7 @@ enum {
 	KEY_SERIAL = 1 << 5,
 	KEY_MODEL = 1 << 6,
 	KEY_DSN = 1 << 7,
+	KEY_ALLOW_UNRECORDED = 1 << 8,
 	KEY_SELECTORS = KEY_IDS | KEY_ADDRESS | KEY_CLASS | KEY_SERIAL |
 			KEY_MODEL | KEY_DSN,
 	KEY_DRIVER = 1 << 10,
@@ -52,6 +53,7 @@ static const struct keydef {
 	{ "model", KEY_MODEL, false },
 	{ "dsn", KEY_DSN, false },
 	{ "allow-system-device", KEY_ALLOW_SYSTEM, false },
+	{ "allow-unrecorded", KEY_ALLOW_UNRECORDED, false },
 	{ "driver", KEY_DRIVER, true },
 	{ "unbind", KEY_UNBIND, true },
 	{ "iommu-group", KEY_GROUP, true },
@@ -62,9 +64,7 @@ static const struct keydef {
 struct parser {
 	struct evfio_config *cfg;
 	const char *path;
-	/* input: a FILE or a string */
-	FILE *file;
-	const char *str;
+	FILE *file;		/* a file, or memory through fmemopen() */
 	int lineno;
 	int error_line;		/* last line we reported an error on */
 	bool indented;		/* current line starts with blanks */
@@ -304,40 +304,31 @@ static void look_at_line(struct parser *p, char *line)
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct parser *p = stream;
-	size_t len;
-	bool too_long = false;
+	size_t len = 0;
+	bool too_long = false, nul = false;
+	int ch = EOF;
 
-	if (p->file) {
-		if (!fgets(buf, size, p->file))
-			return NULL;
-		len = strlen(buf);
-		if (len && buf[len - 1] != '\n' && !feof(p->file)) {
-			int ch;
-
-			too_long = true;
-			while ((ch = getc(p->file)) != EOF && ch != '\n')
-				;
-		}
-	} else {
-		const char *nl;
-
-		if (!*p->str)
-			return NULL;
-		nl = strchr(p->str, '\n');
-		len = nl ? (size_t)(nl - p->str + 1) : strlen(p->str);
-		if (len > (size_t)size - 1) {
-			too_long = true;
-			memcpy(buf, p->str, (size_t)size - 1);
-			buf[size - 1] = '\0';
-		} else {
-			memcpy(buf, p->str, len);
-			buf[len] = '\0';
-		}
-		p->str += len;
+	/* byte by byte: fgets() would hide a NUL byte, and with it the end
+	 * of the line, from strlen() */
+	while (len + 1 < (size_t)size && (ch = getc(p->file)) != EOF) {
+		nul |= ch == '\0';
+		buf[len++] = (char)ch;
+		if (ch == '\n')
+			break;
 	}
+	if (len == 0 && ch == EOF)
+		return NULL;
+	if (ch != '\n' && ch != EOF && len + 1 >= (size_t)size) {
+		too_long = true;
+		while ((ch = getc(p->file)) != EOF && ch != '\n')
+			nul |= ch == '\0';
+	}
+	buf[len] = '\0';
 	p->lineno++;
-	len = strlen(buf);
-	if (too_long || memchr(buf, '\0', len) != NULL) {
+	if (nul) {
+		cfg_error(p, p->lineno, "line contains a NUL byte");
+		strcpy(buf, "\n");
+	} else if (too_long) {
 		cfg_error(p, p->lineno,
 			  "line too long (at most %d characters)", EVFIO_LINE_MAX);
 		strcpy(buf, "\n");
@@ -360,6 +351,7 @@ struct token_ctx {
 	int line;
 	unsigned int bit;
 	struct evfio_section *s;
+	size_t n;		/* tokens seen */
 };
 
 /* Append one element of size bytes to the array *arr of *n elements. */
@@ -389,6 +381,7 @@ static int add_token(const char *tok, void *data)
 	} v;
 	const char *msg, *what;
 
+	t->n++;
 	if (tok[0] == '#') {
 		cfg_error(t->p, t->line,
 			  "'#' starts a comment only at the start of a line; "
@@ -557,10 +550,11 @@ static int on_key(void *user, const char *section, const char *name,
 		return 1;
 	}
 	s->keys |= k->bit;
-	if (k->bit == KEY_ALLOW_SYSTEM) {
-		if (continuation || !parse_bool(value, &s->allow_system))
-			cfg_error(p, line, "invalid value '%.40s' for "
-				  "'allow-system-device': use yes or no", value);
+	if (k->bit == KEY_ALLOW_SYSTEM || k->bit == KEY_ALLOW_UNRECORDED) {
+		if (continuation || !parse_bool(value, k->bit == KEY_ALLOW_SYSTEM ?
+						&s->allow_system : &s->allow_unrecorded))
+			cfg_error(p, line, "invalid value '%.40s' for '%s': use yes "
+				  "or no", value, k->name);
 		return 1;
 	}
 	if (k->bit == KEY_MODEL) {
@@ -574,6 +568,9 @@ static int on_key(void *user, const char *section, const char *name,
 	}
 	t = (struct token_ctx){ .p = p, .line = line, .bit = k->bit, .s = s };
 	r = evfio_for_each_token(value, add_token, &t);
+	if (!t.n && !continuation)
+		/* "ids = ," would select as if the key were absent */
+		cfg_error(p, line, "'%s' has no value, only separators", name);
 	return r == -ENOMEM ? 0 : 1;
 }
 
@@ -703,12 +700,28 @@ int evfio_config_load(struct evfio_config *cfg, const char *path,
 	return r;
 }
 
+int evfio_config_load_mem(struct evfio_config *cfg, const char *name,
+			  const void *data, size_t size, struct evfio_log *log)
+{
+	struct parser p = { .path = name };
+	int r;
+
+	evfio_config_init(cfg, name, log);
+	/* the same reader as for a file: NUL bytes are seen, not cut off */
+	p.file = fmemopen(size ? (void *)data : (void *)"", size ? size : 1, "r");
+	if (!p.file)
+		return -errno;
+	if (!size)
+		getc(p.file);	/* an empty buffer: at EOF at once */
+	r = parse(cfg, &p, log);
+	fclose(p.file);
+	return r;
+}
+
 int evfio_config_load_string(struct evfio_config *cfg, const char *name,
 			     const char *text, struct evfio_log *log)
 {
-	struct parser p = { .path = name, .str = text };
-
-	return parse(cfg, &p, log);
+	return evfio_config_load_mem(cfg, name, text, strlen(text), log);
 }
 
 void evfio_config_free(struct evfio_config *cfg)

@@ -61,6 +61,13 @@ static int run_protected(struct evfio_ctx *c, struct evfio_opts *o, char **a, in
 	return evfio_cmd_protected(c, o);
 }
 
+static int run_record(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
+{
+	(void)a;
+	(void)n;
+	return evfio_cmd_record(c, o);
+}
+
 static int run_release(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
 {
 	return evfio_cmd_release(c, o, a, n);
@@ -79,6 +86,8 @@ static const struct command commands[] = {
 	  " [ADDRESS...]", "give devices on the target driver back to their host driver" },
 	{ "protected", run_protected, 0, "",
 	  "list the PCI devices that hold the running system" },
+	{ "record", run_record, NEEDS_MODULES, " [--chroot]",
+	  "print what the initramfs is built for (the hook puts it in the image)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -128,6 +137,7 @@ static void usage(void)
 	      " -j, --json           status: print JSON\n"
 	      "     --offline        check: validate the config only, no devices needed\n"
 	      "     --initramfs IMG  check: is early-vfio in IMG, with this config, before udev\n"
+	      "     --chroot         record: in a chroot: the system is /etc/fstab's\n"
 	      " -v, --verbose        say more: every sysfs write and libkmod's messages\n"
 	      " -q, --quiet          print errors only\n"
 	      " -h, --help           display this help\n"
@@ -157,7 +167,8 @@ try_help(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SYSROOT = 256, OPT_SKIP, OPT_TIMEOUT, OPT_OFFLINE, OPT_INITRAMFS };
+	enum { OPT_SYSROOT = 256, OPT_SKIP, OPT_TIMEOUT, OPT_OFFLINE, OPT_INITRAMFS,
+	       OPT_CHROOT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -168,6 +179,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
 		{ "initramfs", required_argument, NULL, OPT_INITRAMFS },
+		{ "chroot", no_argument, NULL, OPT_CHROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -221,6 +233,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_INITRAMFS:
 			o.initramfs = optarg;
+			break;
+		case OPT_CHROOT:
+			o.chroot = true;
 			break;
 		case 'v':
 			o.level = LOG_DEBUG;
@@ -282,6 +297,7 @@ int main(int argc, char **argv)
 
 	evfio_config_free(&c.cfg);
 	evfio_protect_free(&c.prot);
+	evfio_record_free(&c.rec);
 	evfio_modules_free(c.mods);
 	evfio_log_close(&c.log);
 	evfio_sysfs_close(&c.fs);

@@ -207,6 +207,11 @@ static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
 		d->modalias[strcspn(d->modalias, "\n")] = '\0';
 	}
 
+	/* a bridge header (1) or CardBus (2): what leaves an IOMMU group usable */
+	d->hdr_type = pci_read_byte(p, PCI_HEADER_TYPE) & 0x7f;
+	d->boot_vga = !evfio_dev_path(path, sizeof(path), d->bdf, "boot_vga") &&
+		      evfio_sysfs_read(fs, path, buf, sizeof(buf)) == 1 && buf[0] == '1';
+
 	d->sriov_numvfs = -1;
 	if (!evfio_dev_path(path, sizeof(path), d->bdf, "sriov_numvfs") &&
 	    evfio_sysfs_read(fs, path, buf, sizeof(buf)) > 0 &&

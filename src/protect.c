@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: MIT
-/* The PCI devices that hold the running system: the controllers behind
- * /, /boot, the EFI system partition, /usr and active swap, through any
- * stack of partitions, md RAID, LVM, dm-crypt (sysfs "slaves") or a ZFS
- * pool (zpool status -P).  Found on the running system by "check" and the
- * initramfs hook; recorded in the image as /etc/early-vfio.protected for
- * the boot-time binder, which cannot see the mounts yet. */
+/* The PCI devices the system needs: the controllers behind every mounted
+ * block-backed file system (/, /boot, the ESP, /usr, /var, /home...),
+ * active swap, and every /etc/fstab entry the next boot mounts (not noauto
+ * or nofail), through any stack of partitions, md RAID, LVM, dm-crypt
+ * (sysfs "slaves"), bcache (the cache set's devices), a multi-device btrfs
+ * (/sys/fs/btrfs/FSID/devices) or a ZFS pool (zpool status -P); and for a
+ * file system over the network (NFS, CIFS, iSCSI, NVMe over TCP/RDMA, NBD)
+ * the network interfaces that carry it (the route to the server, the
+ * interface named by ip= on the kernel command line), through bridges,
+ * bonds and VLANs.  Found on the running system by "check" and the
+ * initramfs hook; recorded in the image (record.c) for the boot-time
+ * binder, which cannot see the mounts yet. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,9 +27,19 @@ extern char **environ;
 
 #define MAX_DEPTH 8
 
-static const char *const system_mounts[] = {
-	"/", "/boot", "/boot/efi", "/efi", "/usr",
+/* File systems whose data is somewhere on the network. */
+static const char *const network_fs[] = {
+	"nfs", "nfs4", "cifs", "smb3", "ceph", "glusterfs", "9p", "fuse.sshfs",
+	"fuse.glusterfs", "afs", "ncpfs",
 };
+
+static bool is_network_fs(const char *type)
+{
+	for (size_t i = 0; i < sizeof(network_fs) / sizeof(*network_fs); i++)
+		if (!strcmp(type, network_fs[i]))
+			return true;
+	return false;
+}
 
 static bool is_bdf(const char *s, size_t n)
 {
@@ -38,7 +55,7 @@ static bool is_bdf(const char *s, size_t n)
 	return s[11] <= '7';
 }
 
-static int add(struct evfio_protlist *l, const char *bdf, const char *why)
+int evfio_protect_add(struct evfio_protlist *l, const char *bdf, const char *why)
 {
 	struct evfio_protected *v;
 
@@ -70,7 +87,7 @@ static int add_from_link(struct evfio_protlist *l, const char *target,
 
 			memcpy(bdf, p, n);
 			bdf[n] = '\0';
-			if (add(l, bdf, why) < 0)
+			if (evfio_protect_add(l, bdf, why) < 0)
 				return -ENOMEM;
 			found++;
 		}
@@ -118,8 +135,53 @@ static int add_nvme_subsystem(const struct evfio_sysfs *fs,
 	return found;
 }
 
+static int add_netdev(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+		      const char *ifname, const char *why, int depth);
+static int add_network(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+		       struct evfio_log *log, const char *server, const char *why);
+
+/* bcache: the backing device is under slaves/, the cache device (often an
+ * NVMe drive) is in the cache set: bcacheN/bcache/cache -> the set, whose
+ * cache0, cache1... lead to the cache devices. */
+static int add_bcache_set(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+			  const char *name, const char *why)
+{
+	char path[1400], set[1024], dir[1100], link[1024];
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "sys/class/block/%s/bcache/cache", name);
+	if (evfio_sysfs_readlink(fs, path, set, sizeof(set)) < 0)
+		return 0;
+	/* "../../../../../fs/bcache/UUID", relative to sys/block/bcacheN/bcache */
+	{
+		const char *at = strstr(set, "fs/bcache/");
+
+		if (!at)
+			return 0;
+		snprintf(dir, sizeof(dir), "sys/%s", at);
+	}
+	d = evfio_sysfs_opendir(fs, dir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "cache", 5) || !e->d_name[5] ||
+		    strspn(e->d_name + 5, "0123456789") != strlen(e->d_name + 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (evfio_sysfs_readlink(fs, path, link, sizeof(link)) == 0 &&
+		    add_from_link(l, link, why) > 0)
+			found++;
+	}
+	closedir(d);
+	return found;
+}
+
 /* A block device (by name, e.g. "sda1" or "dm-0"): its own controller,
- * and recursively every device under it. */
+ * and recursively every device under it.  A block device that lives on
+ * the network (iSCSI, NVMe over fabrics, NBD) has no PCI device of its
+ * own: the network interfaces that reach it are protected instead. */
 static int add_block(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 		     struct evfio_log *log, const char *name, const char *why,
 		     int depth)
@@ -142,6 +204,11 @@ static int add_block(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 		return found;
 	if (!found)
 		found = add_nvme_subsystem(fs, l, target, why);
+	if (!found && (strstr(target, "/session") || strstr(target, "nvme-fabrics") ||
+		       !strncmp(name, "nbd", 3)))
+		found = add_network(fs, l, log, NULL, why);
+	if (!strncmp(name, "bcache", 6))
+		found += add_bcache_set(fs, l, name, why);
 
 	snprintf(slaves, sizeof(slaves), "%s/slaves", path);
 	d = evfio_sysfs_opendir(fs, slaves);
@@ -151,6 +218,191 @@ static int add_block(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 		if (e->d_name[0] != '.')
 			found += add_block(fs, l, log, e->d_name, why, depth + 1);
 	closedir(d);
+	return found;
+}
+
+/* btrfs over several devices: the mount names one, the file system needs
+ * all of /sys/fs/btrfs/FSID/devices/. */
+static int add_btrfs_siblings(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+			      struct evfio_log *log, const char *name, const char *why)
+{
+	char path[512];
+	struct dirent *e, *m;
+	DIR *top, *d;
+	int found = 0;
+
+	top = evfio_sysfs_opendir(fs, "sys/fs/btrfs");
+	if (!top)
+		return 0;
+	while ((e = readdir(top))) {
+		bool ours;
+
+		if (e->d_name[0] == '.' || !evfio_valid_name(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "sys/fs/btrfs/%s/devices/%s", e->d_name, name);
+		ours = evfio_valid_name(name) && evfio_sysfs_exists(fs, path);
+		if (!ours)
+			continue;
+		snprintf(path, sizeof(path), "sys/fs/btrfs/%s/devices", e->d_name);
+		d = evfio_sysfs_opendir(fs, path);
+		while (d && (m = readdir(d)))
+			if (m->d_name[0] != '.')
+				found += add_block(fs, l, log, m->d_name, why, 0);
+		if (d)
+			closedir(d);
+	}
+	closedir(top);
+	return found;
+}
+
+/* ---- the network that carries a file system ------------------------- */
+
+/* An interface: its PCI function, or for a bridge, bond, VLAN or macvlan
+ * the interfaces under it. */
+static int add_netdev(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+		      const char *ifname, const char *why, int depth)
+{
+	char path[256], target[1024];
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	if (depth > MAX_DEPTH || !evfio_valid_name(ifname))
+		return 0;
+	snprintf(path, sizeof(path), "sys/class/net/%s", ifname);
+	if (evfio_sysfs_readlink(fs, path, target, sizeof(target)) == 0)
+		found = add_from_link(l, target, why);
+	if (found)
+		return found;
+	d = evfio_sysfs_opendir(fs, path);
+	if (d) {
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, "lower_", 6))
+				found += add_netdev(fs, l, e->d_name + 6, why, depth + 1);
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "sys/class/net/%s/brif", ifname);
+	d = evfio_sysfs_opendir(fs, path);
+	if (d) {
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				found += add_netdev(fs, l, e->d_name, why, depth + 1);
+		closedir(d);
+	}
+	return found;
+}
+
+/* 10.0.0.5 as /proc/net/route prints it: the address's four bytes read as
+ * one host-order word (0500000A on little-endian hosts). */
+static uint32_t htonl_le(unsigned int a, unsigned int b, unsigned int c,
+			 unsigned int d)
+{
+	const uint8_t bytes[4] = { (uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d };
+	uint32_t w;
+
+	memcpy(&w, bytes, 4);
+	return w;
+}
+
+static bool parse_ipv4(const char *s, uint32_t *addr)
+{
+	unsigned int a, b, c, d;
+	char end;
+
+	if (sscanf(s, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &end) != 4 ||
+	    a > 255 || b > 255 || c > 255 || d > 255)
+		return false;
+	/* /proc/net/route prints addresses as the host's 32-bit words */
+	*addr = htonl_le(a, b, c, d);
+	return true;
+}
+
+/* The interfaces of the IPv4 routes to server (all default routes when it
+ * is NULL or not an IPv4 address), the most specific first. */
+static int route_ifaces(const struct evfio_sysfs *fs, const char *server,
+			char ifs[][EVFIO_NAME_MAX], int max)
+{
+	char line[256], ifname[64];
+	unsigned int dest, gw, flags, mask, best_mask = 0;
+	uint32_t addr = 0;
+	bool have = server && parse_ipv4(server, &addr);
+	int n = 0;
+	FILE *f = evfio_sysfs_fopen(fs, "proc/net/route");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %x %x %x %*d %*d %*d %x", ifname, &dest, &gw,
+			   &flags, &mask) != 5 || !(flags & 1) || !evfio_valid_name(ifname))
+			continue;
+		if (have ? (addr & mask) != dest : dest != 0)
+			continue;
+		if (have && n && mask < best_mask)
+			continue;
+		if (have && mask > best_mask)
+			n = 0;	/* a more specific route wins */
+		best_mask = mask;
+		if (n < max)
+			snprintf(ifs[n++], EVFIO_NAME_MAX, "%s", ifname);
+	}
+	fclose(f);
+	return n;
+}
+
+/* The device of ip=CLIENT:SERVER:GW:MASK:HOST:DEVICE:... (nfsroot(5)). */
+static bool cmdline_ip_device(const struct evfio_sysfs *fs, char *out, size_t size,
+			      char *server, size_t ssize)
+{
+	char buf[4096], *tok, *p, *save = NULL;
+
+	if (evfio_sysfs_read(fs, "proc/cmdline", buf, sizeof(buf)) < 0)
+		return false;
+	out[0] = '\0';
+	for (p = buf; (tok = strtok_r(p, " \t", &save)); p = NULL) {
+		if (!strncmp(tok, "nfsroot=", 8)) {
+			snprintf(server, ssize, "%.*s", (int)strcspn(tok + 8, ":,"), tok + 8);
+		} else if (!strncmp(tok, "ip=", 3)) {
+			char *f = tok + 3;
+
+			for (int i = 0; i < 5 && f; i++) {
+				if (i == 1 && strcspn(f, ":"))
+					snprintf(server, ssize, "%.*s", (int)strcspn(f, ":"), f);
+				f = strchr(f, ':');
+				f = f ? f + 1 : NULL;
+			}
+			if (f && strcspn(f, ":"))
+				snprintf(out, size, "%.*s", (int)strcspn(f, ":"), f);
+		}
+	}
+	return out[0] != '\0';
+}
+
+/* A file system on the network: protect the interfaces that reach server
+ * (or the default route), and the one ip= names.  Returns how many PCI
+ * devices were found; says loudly when none was. */
+static int add_network(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+		       struct evfio_log *log, const char *server, const char *why)
+{
+	char ifs[8][EVFIO_NAME_MAX], dev[EVFIO_NAME_MAX], srv[64] = "", what[200];
+	int n, found = 0;
+
+	cmdline_ip_device(fs, dev, sizeof(dev), srv, sizeof(srv));
+	if (!server && srv[0])
+		server = srv;
+	n = route_ifaces(fs, server, ifs, 8);
+	for (int i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "%.100s over the network, via %.32s", why, ifs[i]);
+		found += add_netdev(fs, l, ifs[i], what, 0);
+	}
+	if (dev[0]) {
+		snprintf(what, sizeof(what), "%.100s over the network, via %.32s (ip=)", why, dev);
+		found += add_netdev(fs, l, dev, what, 0);
+	}
+	if (!found)
+		ev_warn(log, "%s is on the network and no PCI network device that "
+			"carries it was found (routes in /proc/net/route, ip= on the "
+			"kernel command line): do not select the network card it uses",
+			why);
 	return found;
 }
 
@@ -195,6 +447,10 @@ static bool name_of_devpath(const struct evfio_sysfs *fs, const char *dev,
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	if (strlen(base) >= size || !evfio_valid_name(base))
+		return false;
+	/* a block device of this system, not just a name */
+	snprintf(target, sizeof(target), "sys/class/block/%.63s", base);
+	if (!evfio_sysfs_exists(fs, target))
 		return false;
 	strcpy(name, base);
 	return true;
@@ -295,56 +551,93 @@ static bool parse_mountinfo_line(char *line, struct mount *m)
 	return true;
 }
 
-static void add_mount(const struct evfio_sysfs *fs, struct evfio_protlist *l,
-		      struct evfio_log *log, const struct mount *m,
-		      const char *what)
+/* The server of a network mount's source: "10.0.0.5:/export",
+ * "//server/share", "[fe80::1]:/x" -> a host name or address. */
+static void server_of(const char *source, char *out, size_t size)
 {
-	char name[EVFIO_NAME_MAX], why[sizeof(l->v->why)];
+	const char *p = source;
+	size_t n;
 
-	snprintf(why, sizeof(why), "%.60s (%.90s)", what, m->source);
-	if (!strcmp(m->fstype, "zfs")) {
-		char pool[EVFIO_NAME_MAX];
-
-		snprintf(pool, sizeof(pool), "%.*s", (int)strcspn(m->source, "/"),
-			 m->source);
-		add_zpool(fs, l, log, pool, why);
-		return;
+	p += strspn(p, "/");
+	if (*p == '[') {
+		p++;
+		n = strcspn(p, "]");
+	} else {
+		n = strcspn(p, ":/");
 	}
-	if ((strncmp(m->devnum, "0:", 2) &&
-	     name_of_devnum(fs, m->devnum, name, sizeof(name))) ||
-	    name_of_devpath(fs, m->source, name, sizeof(name)))
-		add_block(fs, l, log, name, why, 0);
+	snprintf(out, size, "%.*s", (int)n, p);
 }
 
-int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
+/* What one file system needs.  Returns whether it was told apart (a
+ * block device, a pool or a network mount), not how many PCI devices. */
+static bool add_fs(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+		   struct evfio_log *log, const char *devnum, const char *fstype,
+		   const char *source, const char *why)
+{
+	char name[EVFIO_NAME_MAX], server[128];
+
+	if (!strcmp(fstype, "zfs")) {
+		char pool[EVFIO_NAME_MAX];
+
+		snprintf(pool, sizeof(pool), "%.*s", (int)strcspn(source, "/"), source);
+		add_zpool(fs, l, log, pool, why);
+		return true;
+	}
+	if (is_network_fs(fstype)) {
+		server_of(source, server, sizeof(server));
+		add_network(fs, l, log, server[0] ? server : NULL, why);
+		return true;
+	}
+	if (!((devnum && strncmp(devnum, "0:", 2) &&
+	       name_of_devnum(fs, devnum, name, sizeof(name))) ||
+	      name_of_devpath(fs, source, name, sizeof(name))))
+		return false;
+	add_block(fs, l, log, name, why, 0);
+	if (!strcmp(fstype, "btrfs"))
+		add_btrfs_siblings(fs, l, log, name, why);
+	return true;
+}
+
+static void mount_why(char *why, size_t size, const char *point, const char *source)
+{
+	snprintf(why, size, "%.60s%s (%.80s)", point, !strcmp(point, "/") ? " (root)" : "",
+		 source);
+}
+
+/* Every mount the system has now that a device backs. */
+static int scan_mounts(const struct evfio_sysfs *fs, struct evfio_log *log,
 		       struct evfio_protlist *l)
 {
-	char line[2048], name[EVFIO_NAME_MAX];
+	char line[2048], why[sizeof(l->v->why)];
 	struct mount m;
-	FILE *f;
+	FILE *f = evfio_sysfs_fopen(fs, "proc/self/mountinfo");
 
-	/* adds to l: it may already hold the list recorded in the image */
-	f = evfio_sysfs_fopen(fs, "proc/self/mountinfo");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		if (!parse_mountinfo_line(line, &m))
 			continue;
-		for (size_t i = 0; i < sizeof(system_mounts) / sizeof(*system_mounts); i++) {
-			char what[300];
-
-			if (strcmp(m.point, system_mounts[i]))
-				continue;
-			snprintf(what, sizeof(what), "%s%s", m.point,
-				 !strcmp(m.point, "/") ? " (root)" : "");
-			add_mount(fs, l, log, &m, what);
-		}
+		/* major 0 without a pool or a server: proc, tmpfs, overlay... */
+		if (!strncmp(m.devnum, "0:", 2) && strcmp(m.fstype, "btrfs") &&
+		    strcmp(m.fstype, "zfs") && !is_network_fs(m.fstype))
+			continue;
+		mount_why(why, sizeof(why), m.point, m.source);
+		if (add_fs(fs, l, log, m.devnum, m.fstype, m.source, why) &&
+		    !strcmp(m.point, "/"))
+			l->known = true;
 	}
 	fclose(f);
+	return 0;
+}
 
-	f = evfio_sysfs_fopen(fs, "proc/swaps");
+static void scan_swaps(const struct evfio_sysfs *fs, struct evfio_log *log,
+		       struct evfio_protlist *l)
+{
+	char line[2048], name[EVFIO_NAME_MAX];
+	FILE *f = evfio_sysfs_fopen(fs, "proc/swaps");
+
 	if (!f)
-		return 0;
+		return;
 	while (fgets(line, sizeof(line), f)) {
 		char *dev = line, why[sizeof(l->v->why)];
 
@@ -357,6 +650,140 @@ int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 			add_block(fs, l, log, name, why, 0);
 	}
 	fclose(f);
+}
+
+/* An option in a comma-separated fstab option list. */
+static bool has_option(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = opts; *p; p += strcspn(p, ","), p += *p == ',')
+		if (!strncmp(p, opt, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* "UUID=..." -> "/dev/disk/by-uuid/...", a device path as it is. */
+static bool fstab_device(const char *spec, char *out, size_t size)
+{
+	static const struct { const char *tag, *dir; } tags[] = {
+		{ "UUID=", "by-uuid" }, { "LABEL=", "by-label" },
+		{ "PARTUUID=", "by-partuuid" }, { "PARTLABEL=", "by-partlabel" },
+	};
+
+	for (size_t i = 0; i < sizeof(tags) / sizeof(*tags); i++) {
+		size_t n = strlen(tags[i].tag);
+
+		if (!strncmp(spec, tags[i].tag, n))
+			return snprintf(out, size, "/dev/disk/%s/%s", tags[i].dir,
+					spec + n) < (int)size;
+	}
+	if (strncmp(spec, "/dev/", 5))
+		return false;
+	return snprintf(out, size, "%s", spec) < (int)size;
+}
+
+/* /dev/disk/by-path/pci-0000:00:1f.2-ata-1-part2 names its controller. */
+static bool by_path_bdf(const char *dev, char bdf[EVFIO_BDF_LEN])
+{
+	const char *at = strstr(dev, "/by-path/");
+
+	if (!at || !(at = strstr(at, "pci-")) || !is_bdf(at + 4, strnlen(at + 4, 12)) ||
+	    (at[16] && at[16] != '-'))
+		return false;
+	memcpy(bdf, at + 4, 12);
+	bdf[12] = '\0';
+	return true;
+}
+
+/* /etc/fstab: what the next boot mounts, mounted now or not (noauto and
+ * nofail entries are not needed to boot).  Returns the entries of block
+ * devices that could not be told apart; *root: "/" was. */
+static int scan_fstab(const struct evfio_sysfs *fs, struct evfio_log *log,
+		      struct evfio_protlist *l, bool *root)
+{
+	char line[1024], dev[600], bdf[EVFIO_BDF_LEN], why[sizeof(l->v->why)];
+	int unresolved = 0;
+	FILE *f = evfio_sysfs_fopen(fs, "etc/fstab");
+
+	*root = false;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *spec, *file, *type, *opts, *save = NULL;
+		bool told;
+
+		if (line[strspn(line, " \t")] == '#')
+			continue;
+		spec = strtok_r(line, " \t\n", &save);
+		file = spec ? strtok_r(NULL, " \t\n", &save) : NULL;
+		type = file ? strtok_r(NULL, " \t\n", &save) : NULL;
+		opts = type ? strtok_r(NULL, " \t\n", &save) : NULL;
+		if (!type)
+			continue;
+		if (!opts)
+			opts = "defaults";
+		if (has_option(opts, "noauto") || has_option(opts, "nofail") ||
+		    has_option(opts, "bind"))
+			continue;
+		unescape(spec);
+		unescape(file);
+		if (!strcmp(type, "swap"))
+			snprintf(why, sizeof(why), "swap in /etc/fstab (%.100s)", spec);
+		else
+			snprintf(why, sizeof(why), "%.50s%s in /etc/fstab (%.70s)", file,
+				 !strcmp(file, "/") ? " (root)" : "", spec);
+		if (is_network_fs(type) || !strcmp(type, "zfs")) {
+			told = add_fs(fs, l, log, NULL, type, spec, why);
+		} else if (!fstab_device(spec, dev, sizeof(dev))) {
+			continue;	/* proc, tmpfs, a bind mount... */
+		} else {
+			told = by_path_bdf(dev, bdf) && evfio_protect_add(l, bdf, why) == 0;
+			told |= add_fs(fs, l, log, NULL, type, dev, why);
+		}
+		if (told && !strcmp(file, "/"))
+			*root = true;
+		if (!told) {
+			ev_dbg(log, "/etc/fstab: %s (%s): no such device here", spec, file);
+			unresolved++;
+		}
+	}
+	fclose(f);
+	return unresolved;
+}
+
+int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
+		       struct evfio_protlist *l)
+{
+	bool root;
+	int r;
+
+	/* adds to l: it may already hold the list recorded in the image */
+	r = scan_mounts(fs, log, l);
+	if (r < 0)
+		return r;
+	scan_swaps(fs, log, l);
+	scan_fstab(fs, log, l, &root);
+	if (!l->known)
+		snprintf(l->unknown_why, sizeof(l->unknown_why), "no device holds / in "
+			 "/proc/self/mountinfo (an initramfs, or a container?)");
+	return 0;
+}
+
+int evfio_protect_scan_fstab(const struct evfio_sysfs *fs, struct evfio_log *log,
+			     struct evfio_protlist *l)
+{
+	bool root;
+	int unresolved = scan_fstab(fs, log, l, &root);
+
+	l->known = root && !unresolved;
+	if (!root)
+		snprintf(l->unknown_why, sizeof(l->unknown_why), "/etc/fstab does not "
+			 "name a device for / that can be found here");
+	else if (unresolved)
+		snprintf(l->unknown_why, sizeof(l->unknown_why), "%d /etc/fstab "
+			 "entr%s name%s no device that can be found here", unresolved,
+			 unresolved == 1 ? "y" : "ies", unresolved == 1 ? "s" : "");
 	return 0;
 }
 
@@ -381,7 +808,7 @@ int evfio_protect_load(const struct evfio_sysfs *fs, const char *path,
 			*why++ = '\0';
 			why += strspn(why, " \t");
 		}
-		if (add(l, line, *why ? why : "recorded when the image was built") < 0) {
+		if (evfio_protect_add(l, line, *why ? why : "recorded when the image was built") < 0) {
 			fclose(f);
 			return -ENOMEM;
 		}

@@ -111,25 +111,61 @@ static const struct member *groups_find(const struct groups *g, int group,
 	return g->m + lo;
 }
 
-/* The other endpoints of d's IOMMU group that no section selects. */
+/* What a member of a selected device's IOMMU group means for the group.
+ * Since Linux 5.19 VFIO claims DMA ownership of the whole group: any
+ * member on a driver that uses the DMA API keeps it from a VM; a PCI
+ * bridge (header type 1 or 2) on pcieport or on no driver does not.  The
+ * class alone says nothing: an ISA/LPC bridge (0601) or a host bridge
+ * with an EDAC driver is an endpoint (header type 0) the host needs. */
+enum member_kind {
+	MEMBER_BRIDGE,		/* a PCI bridge: the group stays usable */
+	MEMBER_ENDPOINT,	/* a device that a section could take too */
+	MEMBER_CHIPSET,		/* a chipset function: never taken, the group
+				 * cannot be passed through as it stands */
+};
+
+static enum member_kind member_kind(const struct evfio_dev *o)
+{
+	if ((o->hdr_type == 1 || o->hdr_type == 2) &&
+	    (!o->driver[0] || !strcmp(o->driver, "pcieport")))
+		return MEMBER_BRIDGE;
+	return evfio_is_bridge(o) ? MEMBER_CHIPSET : MEMBER_ENDPOINT;
+}
+
+/* The other members of d's IOMMU group that no section selects and that
+ * keep the group from a VM; *chipset counts the ones that can never be
+ * taken. */
 static size_t group_strangers(const struct groups *g,
 			      const struct evfio_devlist *l,
-			      const struct evfio_dev *d, char *buf, size_t size)
+			      const struct evfio_dev *d, char *buf, size_t size,
+			      size_t *chipset)
 {
 	const struct member *m;
 	size_t count, n = 0, len = 0;
 
 	buf[0] = '\0';
+	*chipset = 0;
 	if (d->iommu_group < 0)
 		return 0;
 	m = groups_find(g, d->iommu_group, &count);
 	for (size_t k = 0; k < count; k++) {
 		const struct evfio_dev *o = &l->devs[m[k].i];
+		enum member_kind kind = member_kind(o);
 
-		if (o == d || o->section || evfio_is_bridge(o))
+		if (o == d || kind == MEMBER_BRIDGE ||
+		    (o->section && kind == MEMBER_ENDPOINT))
 			continue;
 		n++;
-		if (len + 16 < size)
+		*chipset += kind == MEMBER_CHIPSET;
+		if (len + 16 >= size)
+			continue;
+		if (kind == MEMBER_CHIPSET)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s (%s [%04x] on "
+						"%s, a chipset function)", len ? ", " : "",
+						o->bdf, o->class_name[0] ? o->class_name :
+						"bridge", o->id.class >> 8,
+						o->driver[0] ? o->driver : "no driver yet");
+		else
 			len += (size_t)snprintf(buf + len, size - len, "%s%s",
 						len ? ", " : "", o->bdf);
 	}
@@ -159,19 +195,93 @@ static void protect_review(struct evfio_ctx *c, struct evfio_dev *d, int *errors
 	(*errors)++;
 }
 
-/* A candidate: selected if its serial (not read yet) matches. */
-static bool candidate(const struct evfio_dev *d)
+/* Without a record of what the system runs from (an image built in a
+ * chroot for another machine, an initramfs without a record), a storage
+ * controller could be the one that holds it: refused unless the section
+ * says it surely is not. */
+static void system_unknown_review(struct evfio_ctx *c, struct evfio_dev *d)
 {
-	return d->section && evfio_section_needs_nvme_id(d->section, &d->id);
+	if (c->prot.known || (d->id.class >> 16) != 0x01 ||
+	    d->section->allow_unrecorded || d->section->allow_system)
+		return;
+	snprintf(d->refusal, sizeof(d->refusal),
+		 "it is a storage controller, and which devices the system runs "
+		 "from is not known (%.140s); rebuild the image on the machine itself, "
+		 "or set allow-unrecorded = yes in [%s] if it surely holds nothing "
+		 "the system needs", c->prot.unknown_why[0] ? c->prot.unknown_why :
+		 "no record", d->section->name);
+}
+
+/* The section takes d by its serial or DSN: that is its identity. */
+static bool unique_selector(const struct evfio_section *s)
+{
+	return s->n_serials || s->n_dsns;
+}
+
+/* bind: the device must be the one the image was built for. */
+static void record_review(struct evfio_ctx *c, struct evfio_dev *d, bool final)
+{
+	const struct evfio_identity *e;
+	struct evfio_identity cur;
+	char was[200], now[200];
+	const char *fix = "run 'early-vfio check', then rebuild the image "
+			  "(update-initramfs -u -k all)";
+
+	switch (evfio_record_match(&c->rec, d, unique_selector(d->section), &e)) {
+	case EVFIO_MATCH_UNREAD:
+		if (final)
+			snprintf(d->refusal, sizeof(d->refusal), "the image was built "
+				 "for the drive with serial %s here, and this one's "
+				 "serial could not be read to make sure; %s", e->serial,
+				 fix);
+		return;
+	case EVFIO_MATCH_PROTECTED:
+		snprintf(d->refusal, sizeof(d->refusal), "it is %s, which held the "
+			 "system when the image was built (%.150s), now at another "
+			 "address; %s", e->bdf, e->note, fix);
+		return;
+	case EVFIO_MATCH_CHANGED:
+		evfio_identity_text(e, was, sizeof(was));
+		evfio_identity_of(d, &cur);
+		evfio_identity_text(&cur, now, sizeof(now));
+		snprintf(d->refusal, sizeof(d->refusal), "it is not the device this "
+			 "image was built for: recorded %.150s, found %.150s (the hardware "
+			 "changed); %s", was, now, fix);
+		return;
+	case EVFIO_MATCH_NEW:
+		snprintf(d->refusal, sizeof(d->refusal), "it was not selected when "
+			 "this image was built (a card added or moved since?); %s", fix);
+		return;
+	default:
+		return;
+	}
+}
+
+bool evfio_needs_identity(const struct evfio_ctx *c, const struct evfio_dev *d)
+{
+	const struct evfio_identity *e;
+
+	if (!d->section || d->id.nvme_known || !evfio_is_nvme(&d->id))
+		return false;
+	if (evfio_section_needs_nvme_id(d->section, &d->id))
+		return true;
+	/* recorded with its serial: read it before binding, to make sure */
+	e = c->enforce_record ? evfio_record_at(&c->rec, d->bdf, true) : NULL;
+	return e && e->serial[0];
+}
+
+static bool candidate(const struct evfio_ctx *c, const struct evfio_dev *d)
+{
+	return evfio_needs_identity(c, d);
 }
 
 int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final)
 {
 	const struct member *m;
 	struct groups g;
-	char others[160];
+	char others[400];
 	int errors = 0;
-	size_t n = l->n, count;
+	size_t n = l->n, count, chipset;
 
 	/* a verdict of an earlier review is reconsidered from scratch */
 	for (size_t i = 0; i < n; i++) {
@@ -196,13 +306,13 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final
 			struct evfio_dev *d = &l->devs[i];
 
 			if (!d->section || d->via_group || d->iommu_group < 0 ||
-			    candidate(d))
+			    candidate(c, d))
 				continue;
 			m = groups_find(&g, d->iommu_group, &count);
 			for (size_t k = 0; k < count; k++) {
 				struct evfio_dev *o = &l->devs[m[k].i];
 
-				if (o->section || evfio_is_bridge(o))
+				if (o->section || member_kind(o) != MEMBER_ENDPOINT)
 					continue;
 				o->section = d->section;
 				o->via_group = true;
@@ -219,9 +329,21 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final
 		if (!d->section)
 			continue;
 		protect_review(c, d, &errors, final);
+		if (!d->refusal[0])
+			system_unknown_review(c, d);
+		if (!d->refusal[0] && c->enforce_record)
+			record_review(c, d, final);
 		if (d->refusal[0] ||
-		    !group_strangers(&g, l, d, others, sizeof(others)))
+		    !group_strangers(&g, l, d, others, sizeof(others), &chipset))
 			continue;
+		if (chipset && c->cfg.group != EVFIO_GROUP_WARN) {
+			snprintf(d->refusal, sizeof(d->refusal),
+				 "IOMMU group %d also holds %.300s: this group cannot be "
+				 "passed through as it stands (a chipset function is "
+				 "never taken; another slot, or the firmware's ACS "
+				 "setting, may split the group)", d->iommu_group, others);
+			continue;
+		}
 		if (c->cfg.group == EVFIO_GROUP_REFUSE) {
 			snprintf(d->refusal, sizeof(d->refusal),
 				 "IOMMU group %d also holds %s, which no section "
@@ -229,7 +351,13 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final
 				 others);
 			continue;
 		}
-		if (final)
+		if (final && chipset)
+			ev_warn(&c->log, "%s: IOMMU group %d also holds %s: this group "
+				"cannot be passed through to a VM as it stands (a chipset "
+				"function is never taken; another slot, or the firmware's "
+				"ACS setting, may split the group)", d->bdf,
+				d->iommu_group, others);
+		else if (final)
 			ev_warn(&c->log, "%s: IOMMU group %d also holds %s: a VM can "
 				"only use the whole group; select them too, or set "
 				"iommu-group = whole or refuse in [options]", d->bdf,

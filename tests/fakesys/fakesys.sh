@@ -3,7 +3,8 @@
 # fakesys.sh - build a fake sysfs tree that looks like the kernel's, for tests.
 #
 # Source this file, then:
-#   fs_init  ROOT                 skeleton: sys/{devices,bus/pci,kernel/iommu_groups}, proc, dev
+#   fs_init  ROOT                 skeleton: sys/{devices,bus/pci,kernel/iommu_groups}, proc, dev, and
+#                                 / mounted from a disk on no PCI device (vda1)
 #   fs_driver ROOT NAME...        register PCI drivers (sys/bus/pci/drivers/NAME/{bind,unbind,...})
 #   fs_dev   ROOT BDF [opts]      add one PCI function; opts (defaults = Intel ICH9 AHCI on ahci):
 #       --ids VVVV:DDDD           vendor:device                     (8086:2922)
@@ -76,6 +77,12 @@ fs_init() {
 EOF
 	printf 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n' >"$r/proc/swaps"
 	FS_NEXT_GROUP=1
+	# The running system's / is on a disk that no PCI device holds (a platform device, as an SD
+	# card or virtio-mmio disk would be): early-vfio can tell what the system runs from, and it is
+	# none of the case's PCI devices. Cases about protection mount / (or more) on their own disks.
+	fs_block "$r" vda 254:0 platform/fakeroot/block/vda
+	fs_block "$r" vda1 254:1 platform/fakeroot/block/vda/vda1
+	fs_mount "$r" / 254:1 ext4 /dev/vda1
 }
 
 fs_driver() {

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	evfio_log_init(&log, LOG_DEBUG);
 	log.out = NULL;		/* parse, but print nothing */
-	if (evfio_config_load_string(&cfg, "fuzz.conf", text, &log) == 0) {
+	/* the raw bytes, NULs included: they must be errors, never cut a line */
+	if (evfio_config_load_mem(&cfg, "fuzz.conf", data, size, &log) == 0) {
 		/* a valid config must be usable */
 		for (size_t i = 0; i < cfg.n_sections; i++) {
 			evfio_section_match(&cfg.sections[i], &d);

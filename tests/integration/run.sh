@@ -1418,6 +1418,8 @@ t "early-vfio=no on the kernel command line binds nothing, like early-vfio=off" 
 . "$HERE/cases-pipeline.sh"
 # shellcheck source=tests/integration/cases-boot.sh disable=SC1091 # followed with -x (make check-lint)
 . "$HERE/cases-boot.sh"
+# shellcheck source=tests/integration/cases-protect.sh disable=SC1091 # followed with -x (make check-lint)
+. "$HERE/cases-protect.sh"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -35,6 +35,19 @@ static void parse(struct run *run, const char *text)
 	fclose(f);
 }
 
+/* The same from bytes that may hold NULs. */
+static void parse_mem(struct run *run, const char *data, size_t size)
+{
+	FILE *f;
+
+	f = open_memstream(&run->out, &run->len);
+	assert_non_null(f);
+	evfio_log_init(&run->log, LOG_DEBUG);
+	run->log.out = f;
+	run->r = evfio_config_load_mem(&run->cfg, "test.conf", data, size, &run->log);
+	fclose(f);
+}
+
 static void done(struct run *run)
 {
 	evfio_config_free(&run->cfg);
@@ -214,13 +227,48 @@ static void line_longer_than_198_is_an_error_and_numbering_stays_right(void **st
 	done(&run);
 }
 
+/* Any NUL byte is an error on its own line: at the start of a line it
+ * used to make the line vanish, in the middle it hid the newline and took
+ * the next line with it. */
+static void nul_byte_is_an_error_and_keeps_the_next_line(void **state)
+{
+	static const char start[] = "[a]\n\0ids = 8086:2922\naddress = 03:00.0\n";
+	static const char mid[] = "[a]\nids = 8086\0:2922\nbogus = 1\n";
+	struct run run;
+
+	(void)state;
+	parse_mem(&run, start, sizeof(start) - 1);
+	assert_int_equal(run.r, -EINVAL);
+	assert_non_null(strstr(run.out, "test.conf:2: line contains a NUL byte"));
+	assert_int_equal(count_lines(run.out), 1);
+	done(&run);
+
+	parse_mem(&run, mid, sizeof(mid) - 1);
+	assert_int_equal(run.r, -EINVAL);
+	assert_non_null(strstr(run.out, "test.conf:2: line contains a NUL byte"));
+	/* the line after it is read, and its error reported at its own line */
+	assert_non_null(strstr(run.out, "test.conf:3: unknown key 'bogus'"));
+	done(&run);
+}
+
+/* A selector key with only separators is an error, not an absent key:
+ * "ids = ," next to "class = 0108" would take every NVMe controller. */
+static void selector_with_only_separators_is_an_error(void **state)
+{
+	(void)state;
+	expect_one_error("[a]\nids = ,\nclass = 0108\n",
+			 "test.conf:2: 'ids' has no value, only separators");
+	expect_one_error("[a]\nclass = 0108\nserial = , ,\n",
+			 "test.conf:3: 'serial' has no value, only separators");
+}
+
 /* The hint lists the keys the table has, not a copy that falls behind. */
 static void unknown_key_lists_every_key_that_belongs_there(void **state)
 {
 	(void)state;
 	expect_one_error("[a]\nids = 8086:2922\nzzzzzzzz = 1\n",
 			 "test.conf:3: unknown key 'zzzzzzzz' (known: ids, address, class, "
-			 "serial, model, dsn, allow-system-device)");
+			 "serial, model, dsn, allow-system-device, allow-unrecorded)");
 	expect_one_error("[options]\nzzzzzzzz = 1\n[a]\nids = 8086:2922\n",
 			 "test.conf:2: unknown key 'zzzzzzzz' (known: driver, unbind, "
 			 "iommu-group)");
@@ -413,6 +461,8 @@ int main(void)
 		cmocka_unit_test(defaults_are_vfio_pci_and_unbind_yes),
 		cmocka_unit_test(misspelt_key_names_line_and_suggests_the_fix),
 		cmocka_unit_test(unknown_key_lists_every_key_that_belongs_there),
+		cmocka_unit_test(nul_byte_is_an_error_and_keeps_the_next_line),
+		cmocka_unit_test(selector_with_only_separators_is_an_error),
 		cmocka_unit_test(option_key_in_device_section_says_where_it_belongs),
 		cmocka_unit_test(malformed_id_is_an_error_with_its_line),
 		cmocka_unit_test(malformed_address_is_an_error),
