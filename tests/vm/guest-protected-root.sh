@@ -6,6 +6,8 @@
 #   1. good config (00:03.0 + 00:04.0): update-initramfs -u must succeed (the hook records the
 #      protected devices in the image's /etc/early-vfio.protected)
 #   2. a config taking 00:1f.2: update-initramfs -u must fail and leave the image as it was
+#   2b. a config taking 00:05.0 by address: its image, whose record names the drive's serial, is
+#      kept as /boot/evfio-hwchange.img (the host boots it with the drives swapped)
 #   3. the good config goes back, / is remounted read-only (journal flushed, so the host can read
 #      the disk image with debugfs), then /sbin/evfio-guest-check reports as in every boot and
 #      appends the "## protected-*" sections written here to /run/evfio-extra.
@@ -63,6 +65,14 @@ run()
 	fi
 	run protected-good "$share/by-address.conf"
 	run protected-oops "$share/protected-root.conf"
+	# Issue 17: an image whose record says 00:05.0 holds the drive with serial EVFIO-B (the nvme
+	# driver holds it in this guest), kept as /boot/evfio-hwchange.img for the host to boot with
+	# the drives swapped; the good image is put back as it was.
+	cp "$img" /boot/evfio-good.img
+	run protected-hwchange "$share/hwchange.conf"
+	cp "$img" /boot/evfio-hwchange.img
+	cp /boot/evfio-good.img "$img"
+	rm -f /boot/evfio-good.img
 	# Put the good config back: what an admin does after the refusal.
 	cp "$share/by-address.conf" "$conf"
 	echo "## protected-after"

@@ -16,7 +16,8 @@
 # EVFIO_VM_SMP (guest CPUs, default 1: see vm_boot_flake), VM_QEMU_EXTRA (more QEMU arguments),
 # EVFIO_VM_BINARY=FILE installs FILE instead of `make install` (to try a harness change without
 # a build), VM_SUITE=bookworm|trixie and VM_BACKPORTS=0|1 pick the release for vm_setup,
-# VM_IOMMU=intel|amd (default intel) the guest's vIOMMU for vm_boot.
+# VM_IOMMU=intel|amd|none (default intel) the guest's vIOMMU for vm_boot, VM_NVME_SWAP=1 swaps the
+# NVMe drives' serials, VM_NVME_B=off leaves the second NVMe drive out.
 
 EVFIO_TOP=${EVFIO_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 EVFIO_VM_CACHE=${EVFIO_VM_CACHE:-$EVFIO_TOP/.cache/vm}
@@ -126,6 +127,9 @@ vm_setup()
 	vm_install_project "$VM_TREE"
 	vm_install_guest_scripts "$VM_TREE"
 	rm -f "$VM_TREE/etc/early-vfio.conf"	# every build sets (or removes) its own config
+	# The guest's root by its controller's path, as an image builder knows it: in the chroot the
+	# hook's record protects 00:1f.2 from this line (the guest itself mounts root by UUID).
+	printf '/dev/disk/by-path/pci-%s-ata-1 / ext4 defaults 0 1\n' "$VM_BOOT_ADDR" >"$VM_TREE/etc/fstab"
 	VM_KVER=$(vm_kver "$VM_TREE")
 	if [ -z "$VM_KVER" ] || [ ! -f "$VM_TREE/boot/vmlinuz-$VM_KVER" ]; then
 		vm_die "no kernel in $VM_TREE"
@@ -205,38 +209,45 @@ vm_boot()
 	local name=$1 initrd=$2 rc t0 w=$VM_WORK attempt=1 why
 	local root=${VM_BOOT_ROOT:-$VM_WORK/root.img} snap=${VM_BOOT_SNAPSHOT:-on}
 	local iommu=intel-iommu iommu_opt=intel_iommu=on
-	local -a extra
+	local -a extra nvme_b=() iommu_dev
+	local sa=EVFIO-A sb=EVFIO-B
 	shift 2
 	read -r -a extra <<<"${VM_QEMU_EXTRA:-}"
 	case ${VM_IOMMU:-intel} in
 	intel) ;;
 	amd) iommu=amd-iommu iommu_opt= ;;
-	*) vm_log "VM_IOMMU=$VM_IOMMU: intel or amd"; return 1 ;;
+	none) iommu= iommu_opt= ;;
+	*) vm_log "VM_IOMMU=$VM_IOMMU: intel, amd or none"; return 1 ;;
 	esac
+	iommu_dev=()
+	[ -n "$iommu" ] && iommu_dev=(-device "$iommu")
+	# VM_NVME_SWAP=1: the two drives' serials swapped; VM_NVME_B=off: the second drive removed
+	[ "${VM_NVME_SWAP:-0}" = 1 ] && sa=EVFIO-B sb=EVFIO-A
+	[ "${VM_NVME_B:-on}" = on ] && nvme_b=(-drive "if=none,id=d-nvme-b,file=$w/nvme-b.img,format=raw,snapshot=on"
+		-device "nvme,serial=$sb,addr=05.0,drive=d-nvme-b")
 	while :; do
 		rc=0
 		t0=$(vm_now)
 		timeout --kill-after=10 "$EVFIO_VM_TIMEOUT" qemu-system-x86_64 \
 			-accel tcg -cpu max -M q35 -m 1024 -smp "${EVFIO_VM_SMP:-1}" \
-			-device "$iommu" \
+			"${iommu_dev[@]}" \
 			-kernel "$VM_TREE/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
-			-append "root=UUID=$VM_ROOT_UUID ro console=ttyS0 $iommu_opt panic=-1 log_buf_len=8M init=/sbin/evfio-guest-check $*" \
+			-append "root=UUID=$VM_ROOT_UUID ro console=ttyS0 $iommu_opt panic=-1 no_timer_check log_buf_len=8M init=/sbin/evfio-guest-check $*" \
 			-no-reboot -display none -vga none -nic none -monitor none -serial "file:$w/$name.serial" \
 			-drive "if=none,id=root,file=$root,format=raw,snapshot=$snap" \
 			-device ide-hd,drive=root,bus=ide.0 \
 			-device ich9-ahci,bus=pcie.0,addr=03.0,id=ahci2 \
 			-drive "if=none,id=d-ahci2,file=$w/ahci2.img,format=raw,snapshot=on" -device ide-hd,drive=d-ahci2,bus=ahci2.0 \
 			-drive "if=none,id=d-nvme-a,file=$w/nvme-a.img,format=raw,snapshot=on" \
-			-device nvme,serial=EVFIO-A,addr=04.0,drive=d-nvme-a \
-			-drive "if=none,id=d-nvme-b,file=$w/nvme-b.img,format=raw,snapshot=on" \
-			-device nvme,serial=EVFIO-B,addr=05.0,drive=d-nvme-b \
+			-device "nvme,serial=$sa,addr=04.0,drive=d-nvme-a" \
+			"${nvme_b[@]}" \
 			"${extra[@]}" \
 			</dev/null >"$w/$name.qemu.log" 2>&1 || rc=$?
 		vm_count boots "$name"
 		# Strip CR and terminal escape sequences, keep what is between the guest's markers.
 		vm_clean_serial "$w/$name.serial" |
 			awk '/==EVFIO-END==/ { exit } f { print } /==EVFIO-BEGIN==/ { f = 1 }' >"$w/$name.out"
-		vm_log "boot ($name, ${VM_KVER}, $iommu): QEMU status $rc in $(($(vm_now) - t0)) s"
+		vm_log "boot ($name, ${VM_KVER}, ${iommu:-no IOMMU}): QEMU status $rc in $(($(vm_now) - t0)) s"
 		if vm_verbose; then
 			vm_log "serial log of $name:"
 			sed 's/\r//g' "$w/$name.serial" >&2

@@ -318,7 +318,7 @@ build_image() {
 # --- boots ---------------------------------------------------------------------------------------
 
 # boot_and_check NAME INITRD "APPEND" EXPECT [FROM]
-#   EXPECT: drivers of 03.0 04.0 05.0, e.g. "vfio-pci vfio-pci nvme"
+#   EXPECT: drivers of 03.0 04.0 05.0, e.g. "vfio-pci vfio-pci nvme" ("absent": not in the guest)
 #   FROM: what early-vfio must report taking each vfio-pci device from: "early" (default: no driver
 #   yet, it ran before udev) or "host" (its host driver had it and was unbound: ahci for 03.0,
 #   nvme for 04.0 and 05.0)
@@ -351,6 +351,11 @@ boot_and_check() {
 		eval "{ [ '$ovr' = '(null)' ] || [ '$ovr' = - ]; } && ! vm_klog '$out' | grep -F '$VM_BOOT_ADDR' | grep -qF -- '-> vfio-pci'"
 	for i in 0 1 2; do
 		a=${addrs[$i]}
+		if [ "${want[$i]}" = absent ]; then
+			check "$name: ${a#0000:} is not in the guest (the card was removed)" \
+				eval "! vm_section '$out' pci | grep -q '^$a '"
+			continue
+		fi
 		d=$(vm_driver "$out" "$a")
 		blk=$(vm_blocks_behind "$out" "$a" | paste -sd ' ')
 		check "$name: ${a#0000:} [$(vm_ids "$out" "$a")] Kernel driver in use: ${want[$i]} (got $d)" \
@@ -395,6 +400,59 @@ serial_checks() {
 	fi
 	check "$name: early-vfio status in the guest shows 'NVMe serial: EVFIO-B' under 00:05.0" \
 		eval "awk '/^$VM_NVME_B_ADDR /,/^\$/' '$st' | grep -qF 'NVMe serial: EVFIO-B,'"
+}
+
+# hwchange_checks   issue 17, the hardware changed: the image the protected-root guest built for
+# [nvme-b] address = 00:05.0 while that slot held EVFIO-B, booted with the drives swapped (00:05.0 is
+# refused as changed, stays on nvme, the boot completes) and without the second drive (said)
+hwchange_checks() {
+	local h=$W/hwchange.initrd r
+	debugfs -R "dump /boot/evfio-hwchange.img $h" "$prot_disk" >/dev/null 2>&1
+	if [ ! -s "$h" ]; then
+		fail "hwchange: the guest kept /boot/evfio-hwchange.img"
+		return
+	fi
+	image_list hwchange
+	r=$(image_file hwchange etc/early-vfio.record)
+	check "hwchange: the image's record says 00:05.0 held the drive with serial EVFIO-B" \
+		eval "[ -n '$r' ] && grep -q '^selected	$VM_NVME_B_ADDR	1b36:0010	.*	EVFIO-B	\[nvme-b\]$' '$r'"
+	VM_NVME_SWAP=1 boot_and_check hwchange-swapped "$h" "" "ahci nvme nvme"
+	check "hwchange-swapped: kernel log: 00:05.0 refused, not the device the image was built for (recorded serial EVFIO-B, found EVFIO-A)" \
+		eval "vm_klog '$W/hwchange-swapped.out' | grep -F '$VM_NVME_B_ADDR' | grep -F 'not the device this image was built for' |
+			grep -F 'serial EVFIO-B' | grep -qF 'serial EVFIO-A'"
+	check "hwchange-swapped: 00:05.0 has no driver_override left" \
+		eval "vm_section '$W/hwchange-swapped.out' pci | awk '\$1 == \"$VM_NVME_B_ADDR\" { print \$6 }' | grep -qx '(null)'"
+	VM_NVME_B=off boot_and_check hwchange-removed "$h" "" "ahci nvme absent"
+	check "hwchange-removed: kernel log: the recorded 00:05.0 is not there now" \
+		eval "vm_klog '$W/hwchange-removed.out' | grep -F '$VM_NVME_B_ADDR' | grep -qF 'is not there now'"
+}
+
+# dsn_gpu_checks   issue 17 on a real boot: of two identical e1000e NICs, the one with the selected
+# PCIe DSN ends on vfio-pci and e1000e never probes it; the second display adapter (secondary-vga)
+# ends on vfio-pci and bochs-drm never probes it, while the boot display keeps bochs-drm
+dsn_gpu_checks() {
+	local out=$W/dsn-gpu.out dm=$W/dsn-gpu.dmesg m=$VM_TREE/etc/initramfs-tools/modules a drv
+	local -A want=([0000:00:06.0]=e1000e [0000:00:07.0]=vfio-pci [0000:00:08.0]=bochs-drm [0000:00:09.0]=vfio-pci)
+	cp "$m" "$W/modules.saved"
+	echo bochs >>"$m"	# the display driver in the image, as e1000e is already
+	build_image dsn-gpu "$scen/dsn-gpu.conf"
+	cp "$W/modules.saved" "$m"
+	local nics="-device e1000e,mac=52:54:00:12:34:56,addr=06.0 -device e1000e,mac=52:54:00:12:34:57,addr=07.0"
+	VM_QEMU_EXTRA="$nics -device VGA,addr=08.0 -device secondary-vga,addr=09.0" \
+		boot_and_check dsn-gpu "$W/dsn-gpu.initrd" "" "ahci nvme nvme"
+	vm_reached_userspace "$out" || return 0
+	vm_section "$out" dmesg >"$dm"
+	for a in "${!want[@]}"; do
+		drv=$(vm_driver "$out" "$a")
+		check "dsn-gpu: ${a#0000:} [$(vm_ids "$out" "$a")] Kernel driver in use: ${want[$a]} (got $drv)" \
+			test "$drv" = "${want[$a]}"
+	done
+	check "dsn-gpu: kernel log: 07.0 -> vfio-pci (nic-b), selected by its DSN" \
+		eval "vm_klog '$out' | grep -F '0000:00:07.0' | grep -qF -- '-> vfio-pci (nic-b)'"
+	check "dsn-gpu: e1000e never probed 07.0, bochs-drm never probed 09.0" \
+		eval "! grep -Eq '(e1000e|bochs-drm).*0000:00:0(7|9)\.0' '$dm'"
+	check "dsn-gpu: e1000e probed 06.0 and bochs-drm 08.0 (the boot display)" \
+		eval "grep -q 'e1000e 0000:00:06.0' '$dm' && grep -q 'bochs-drm.*0000:00:08.0' '$dm'"
 }
 
 # --- rows 1 and 5: Debian 12 ---------------------------------------------------------------------
@@ -637,9 +695,14 @@ rows_bookworm() {
 		check "protected: the guest-built image holds usr/sbin/early-vfio" image_has protected-next '^usr/sbin/early-vfio$'
 		check "protected: the guest-built image's etc/early-vfio.protected lists 0000:00:1f.2" \
 			image_protects protected-next "$VM_BOOT_ADDR"
+		check "protected: the guest-built image's record (etc/early-vfio.record) protects 0000:00:1f.2 and names 04.0's serial EVFIO-A" \
+			eval "r=\$(image_file protected-next etc/early-vfio.record) && grep -q '^protected	$VM_BOOT_ADDR	8086:2922	' \"\$r\" &&
+				grep -q '^selected	$VM_NVME_A_ADDR	1b36:0010	.*	EVFIO-A	\[nvme-a\]$' \"\$r\""
 		# "The host still boots": the same disk, with the image the refused update left in place.
+		# 04.0 is recorded with its serial: it is read at boot to make sure before it is bound.
 		VM_BOOT_ROOT=$prot_disk boot_and_check protected-next "$W/protected-next.initrd" "" "vfio-pci vfio-pci nvme"
 	fi
+	hwchange_checks
 
 	# Serial logs of the latest run (kernel timestamps) for tests/bench/vm-boot-cost.sh.
 	logs=$EVFIO_VM_CACHE/logs
@@ -712,6 +775,15 @@ rows_trixie() {
 	boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
 	boot_and_check by-serial "$W/by-serial.initrd" "" "ahci nvme vfio-pci"
 	serial_checks by-serial "through VFIO"
+
+	# Issue 17: the IOMMU off (no vIOMMU): nothing is bound, every controller keeps its host
+	# driver, and the kernel log says why, one line per selected device.
+	VM_IOMMU=none boot_and_check iommu-off "$W/by-address.initrd" "" "ahci nvme nvme"
+	for a in "$VM_AHCI2_ADDR" "$VM_NVME_A_ADDR"; do
+		check "iommu-off: kernel log: ${a#0000:} not bound, it has no IOMMU group (one line)" \
+			eval "[ \"\$(vm_klog '$W/iommu-off.out' | grep -F '$a' | grep -c 'has no IOMMU group')\" = 1 ]"
+	done
+	dsn_gpu_checks
 
 	# Row 4: row 2's by-address image on a machine with an AMD IOMMU.
 	row_begin "$trixie_row-amd-iommu" "13 trixie" amd
