@@ -20,6 +20,43 @@ static void modules_of(struct evfio_ctx *c, const struct evfio_dev *d,
 		evfio_modules_for_alias(c->mods, d->modalias, buf, size);
 }
 
+/* How d compares with the record of the image built last; NULL: as
+ * recorded, or nothing to compare with. */
+static const char *record_word(struct evfio_ctx *c, const struct evfio_dev *d,
+			       const struct evfio_identity **e)
+{
+	bool unique = d->section->n_serials || d->section->n_dsns;
+
+	switch (evfio_record_match(&c->rec, d, unique, e)) {
+	case EVFIO_MATCH_CHANGED:
+		return "changed";
+	case EVFIO_MATCH_NEW:
+		return "new";
+	case EVFIO_MATCH_PROTECTED:
+		return "protected";
+	default:
+		return NULL;
+	}
+}
+
+static void print_record(FILE *f, struct evfio_ctx *c, const struct evfio_dev *d)
+{
+	const struct evfio_identity *e;
+	const char *w = record_word(c, d, &e);
+	char was[200];
+
+	if (!w)
+		return;
+	if (e) {
+		evfio_identity_text(e, was, sizeof(was));
+		fprintf(f, "\tearly-vfio: not as the image built last recorded it (%s: %s "
+			"at %s); rebuild the image before rebooting\n", w, was, e->bdf);
+	} else {
+		fprintf(f, "\tearly-vfio: not selected when the image was built last; "
+			"rebuild the image before rebooting\n");
+	}
+}
+
 void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			const struct evfio_devlist *l, bool all)
 {
@@ -72,6 +109,8 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 		if (d->section && evfio_safety_refusal(d))
 			fprintf(f, "\tearly-vfio: refused: %s\n",
 				evfio_safety_refusal(d));
+		if (d->section)
+			print_record(f, c, d);
 	}
 	if (!shown && !all)
 		fprintf(f, "No device is selected by %s or bound to %s "
@@ -156,6 +195,13 @@ void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 		json_str(f, d->section ? d->section->name : NULL);
 		fputs(", \"refused\": ", f);
 		json_str(f, d->section ? evfio_safety_refusal(d) : NULL);
+		fputs(", \"record\": ", f);
+		{
+			const struct evfio_identity *e;
+
+			json_str(f, !d->section ? NULL : !c->rec.present ? NULL :
+				 record_word(c, d, &e) ? record_word(c, d, &e) : "same");
+		}
 		fprintf(f, ", \"on_target\": %s}",
 			!strcmp(d->driver, c->cfg.driver) ? "true" : "false");
 	}

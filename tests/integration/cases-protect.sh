@@ -421,6 +421,16 @@ c_check_shows_record_mismatch() {
 	ev check
 	want_rc 0
 	want_err_line '0000:03:00.0' 'not the device the last image was built for' 'rebuild the image'
+	ev status
+	want_rc 0
+	awk '/^0000:03:00.0 /,/^$/' "$T/.out" | grep -qF 'early-vfio: not as the image built last recorded it (changed: [8086:2922]' ||
+		fail "status shows no 'not as the image built last recorded it' under 03:00.0"
+	ev status --json
+	python3 - "$T/.out" <<'PY' || fail "status --json: record of 03:00.0 is not 'changed'"
+import json, sys
+devs = {d["address"]: d for d in json.load(open(sys.argv[1]))["devices"]}
+assert devs["0000:03:00.0"]["record"] == "changed", devs
+PY
 }
 
 # --- GPU: the boot display --------------------------------------------------------------------
@@ -459,5 +469,5 @@ t "record: a device added since the image was built is refused, the recorded one
 t "record: the DSN of a device that held the system, now elsewhere, is refused" c_record_protected_moved
 t "record: a recorded device that is gone is warned about; the boot goes on" c_record_absent_device_warned
 t "record: on the host, then at boot from the record alone" c_record_round_trip
-t "record: check warns when a selected device is not the one the last image was built for" c_check_shows_record_mismatch
+t "record: check and status say when a selected device is not the one the last image was built for" c_check_shows_record_mismatch
 t "GPU: check warns that the boot display loses the console and names the kernel options" c_check_boot_vga_warns
