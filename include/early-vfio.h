@@ -678,6 +678,8 @@ struct evfio_opts {
 	int level;
 	bool dry_run, json, all, offline, chroot;
 	unsigned int timeout;
+	char **args;		/* after the command (release: addresses) */
+	int nargs;
 };
 
 /* Each returns an EVFIO_EXIT_* code. */
@@ -689,7 +691,6 @@ int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o);
-int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
-		      int nargs);
+int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o);
 
 #endif

@@ -373,18 +373,22 @@ static size_t identify(struct run *r)
 	struct evfio_dev **driver = calloc(l->n, sizeof(*driver));
 	size_t n_vfio = 0, n_driver = 0, unread = 0;
 	bool by_vfio = !strcmp(c->cfg.driver, "vfio-pci");
+	bool *cand;
 
 	r->moved = calloc(l->n, sizeof(*r->moved));
-	if (!vfio || !driver || !r->moved) {
+	cand = calloc(l->n, sizeof(*cand));
+	if (!vfio || !driver || !r->moved || !cand) {
 		free(vfio);
 		free(driver);
+		free(cand);
 		return 0;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct evfio_dev *d = &l->devs[i];
 		char label[64];
 
-		if (!evfio_needs_identity(c, d))
+		cand[i] = evfio_needs_identity(c, d);
+		if (!cand[i])
 			continue;
 		evfio_dev_label(d, label, sizeof(label));
 		if (!strcmp(d->driver, "nvme")) {
@@ -396,6 +400,7 @@ static size_t identify(struct run *r)
 			ev_dbg(&c->log, "%s: not identified: %s", label,
 			       evfio_safety_refusal(d));
 			d->section = NULL;
+			cand[i] = false;
 		} else if (by_vfio && (!d->driver[0] || !strcmp(d->driver, c->cfg.driver))) {
 			vfio[n_vfio++] = d;
 		} else {
@@ -410,7 +415,7 @@ static size_t identify(struct run *r)
 		struct evfio_dev *d = &l->devs[i];
 		char label[64];
 
-		if (!evfio_needs_identity(c, d))
+		if (!cand[i])
 			continue;
 		evfio_dev_label(d, label, sizeof(label));
 		if (d->id.nvme_known) {
@@ -425,15 +430,13 @@ static size_t identify(struct run *r)
 		d->section = NULL;
 		unread++;
 	}
-	for (size_t i = 0; i < l->n; i++)
-		if (l->devs[i].id.nvme_known && !evfio_needs_identity(c, &l->devs[i]))
-			evfio_identify_rematch(c, &l->devs[i]);
 	/* read and not selected: back where they were */
 	for (size_t i = 0; i < r->n_moved; i++)
 		if (!r->moved[i].kept && !r->moved[i].d->section)
 			give_back(r, &r->moved[i]);
 	free(vfio);
 	free(driver);
+	free(cand);
 	return unread;
 }
 
@@ -811,9 +814,10 @@ int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o)
 	return r ? EVFIO_EXIT_FAILURE : EVFIO_EXIT_OK;
 }
 
-int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o, char **args,
-		       int nargs)
+int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o)
 {
+	char **args = o->args;
+	int nargs = o->nargs;
 	struct evfio_devlist l;
 	struct evfio_addr *addrs = NULL;
 	size_t n_fail = 0, n_done = 0;

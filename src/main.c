@@ -20,73 +20,26 @@ enum {
 
 struct command {
 	const char *name;
-	int (*run)(struct evfio_ctx *c, struct evfio_opts *o, char **args, int n);
+	int (*run)(struct evfio_ctx *c, struct evfio_opts *o);
 	unsigned int flags;
 	const char *synopsis;	/* after "early-vfio [options] NAME" */
 	const char *help;
 };
 
-static int run_bind(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
-{
-	(void)a;
-	(void)n;
-	return evfio_cmd_bind(c, o);
-}
-
-static int run_boot(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
-{
-	(void)a;
-	(void)n;
-	return evfio_cmd_boot(c, o);
-}
-
-static int run_status(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
-{
-	(void)a;
-	(void)n;
-	return evfio_cmd_status(c, o);
-}
-
-static int run_check(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
-{
-	(void)a;
-	(void)n;
-	return evfio_cmd_check(c, o);
-}
-
-static int run_protected(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
-{
-	(void)a;
-	(void)n;
-	return evfio_cmd_protected(c, o);
-}
-
-static int run_record(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
-{
-	(void)a;
-	(void)n;
-	return evfio_cmd_record(c, o);
-}
-
-static int run_release(struct evfio_ctx *c, struct evfio_opts *o, char **a, int n)
-{
-	return evfio_cmd_release(c, o, a, n);
-}
-
 static const struct command commands[] = {
-	{ "bind", run_bind, NEEDS_MODULES | LOGS_TO_KMSG, "",
+	{ "bind", evfio_cmd_bind, NEEDS_MODULES | LOGS_TO_KMSG, "",
 	  "bind every selected device now" },
-	{ "boot", run_boot, NEEDS_MODULES | LOGS_TO_KMSG, "",
+	{ "boot", evfio_cmd_boot, NEEDS_MODULES | LOGS_TO_KMSG, "",
 	  "bind at boot: kernel command line, time limit; always succeeds" },
-	{ "status", run_status, NEEDS_MODULES, " [-a] [--json]",
+	{ "status", evfio_cmd_status, NEEDS_MODULES, " [-a] [--json]",
 	  "show selected devices and devices on the target driver" },
-	{ "check", run_check, NEEDS_MODULES, " [--offline | --initramfs IMAGE]",
+	{ "check", evfio_cmd_check, NEEDS_MODULES, " [--offline | --initramfs IMAGE]",
 	  "validate the config and show what each section selects" },
-	{ "release", run_release, NEEDS_MODULES | LOGS_TO_KMSG | TAKES_ARGS,
+	{ "release", evfio_cmd_release, NEEDS_MODULES | LOGS_TO_KMSG | TAKES_ARGS,
 	  " [ADDRESS...]", "give devices on the target driver back to their host driver" },
-	{ "protected", run_protected, 0, "",
+	{ "protected", evfio_cmd_protected, 0, "",
 	  "list the PCI devices that hold the running system" },
-	{ "record", run_record, NEEDS_MODULES, " [--chroot]",
+	{ "record", evfio_cmd_record, NEEDS_MODULES, " [--chroot]",
 	  "print what the initramfs is built for (the hook puts it in the image)" },
 };
 
@@ -280,11 +233,11 @@ int main(int argc, char **argv)
 	}
 	if (cmd->flags & LOGS_TO_KMSG)
 		evfio_log_open_kmsg(&c.log, &c.fs);
-	if (cmd->run == run_bind) {
+	if (cmd->run == evfio_cmd_bind) {
 		evfio_deadline_set(&c.deadline, o.timeout);
 		evfio_deadline_arm(&c.deadline);
 	}
-	if ((cmd->flags & NEEDS_MODULES) && !(cmd->run == run_check &&
+	if ((cmd->flags & NEEDS_MODULES) && !(cmd->run == evfio_cmd_check &&
 					       (o.offline || o.initramfs))) {
 		r = evfio_modules_new(&c.mods, o.sysroot, &c.log);
 		if (r < 0) {
@@ -293,7 +246,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	r = cmd->run(&c, &o, argv + optind, argc - optind);
+	o.args = argv + optind;
+	o.nargs = argc - optind;
+	r = cmd->run(&c, &o);
 
 	evfio_config_free(&c.cfg);
 	evfio_protect_free(&c.prot);

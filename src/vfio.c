@@ -42,21 +42,18 @@ static void iova_ranges(struct evfio_vfio *v)
 	uint32_t off;
 
 	v->n_ranges = 0;
-	info = calloc(1, size);
-	if (!info)
-		return;
-	info->argsz = (uint32_t)size;
-	if (ioctl(v->container, VFIO_IOMMU_GET_INFO, info) < 0)
-		goto out;
-	if (info->argsz > size && info->argsz < 65536) {
-		size = info->argsz;
-		free(info);
+	/* asked twice: the first answer says how much room the caps need */
+	for (int pass = 0; pass < 2; pass++) {
 		info = calloc(1, size);
 		if (!info)
 			return;
 		info->argsz = (uint32_t)size;
 		if (ioctl(v->container, VFIO_IOMMU_GET_INFO, info) < 0)
 			goto out;
+		if (pass || info->argsz <= size || info->argsz >= 65536)
+			break;
+		size = info->argsz;
+		free(info);
 	}
 	if (!(info->flags & VFIO_IOMMU_INFO_CAPS))
 		goto out;
