@@ -159,6 +159,7 @@ static bool wanted(const char *name, unsigned int mode)
 	return !strcmp(name, "init") || !strcmp(base_name(name), "early-vfio") ||
 	       !strcmp(name, "etc/early-vfio.conf") ||
 	       !strcmp(name, "scripts/init-top/ORDER") ||
+	       !strcmp(base_name(name), "dracut-lib.sh") ||
 	       strstr(name, "hooks/pre-udev/") || ends_with(name, ".service");
 }
 
@@ -656,7 +657,7 @@ static int check_dracut_systemd(const struct image *im, const char *hookdir)
 	const struct entry *unit = NULL;
 	const char *target = wanted_by(im, "dracut-pre-udev.service");
 	char cond[NAME_MAX_LEN] = "", resolved[NAME_MAX_LEN] = "";
-	bool before = false, cond_ok = true;
+	bool before = false, cond_seen = false, cond_ok = false;
 	int bad = 0;
 
 	for (size_t i = 0; !unit && i < sizeof(units) / sizeof(units[0]); i++) {
@@ -672,26 +673,31 @@ static int check_dracut_systemd(const struct image *im, const char *hookdir)
 			if (!strncmp(l, "Before=", 7) &&
 			    memmem(l, len, "systemd-udevd.service", 21))
 				before = true;
-			/* it runs only when the hook folder is not empty */
+			/* it runs only when a hook folder is not empty: one of
+			 * them must be where the hooks are */
 			if (!strncmp(l, "ConditionDirectoryNotEmpty=", 27)) {
 				const char *p = l + 27;
 
 				p += *p == '|';
 				snprintf(cond, sizeof(cond), "%.*s",
 					 (int)(len - (size_t)(p - l)), p);
+				resolved[0] = '\0';
 				image_resolve(im, cond, resolved, sizeof(resolved));
-				cond_ok = !strcmp(resolved, hookdir);
+				cond_seen = true;
+				cond_ok |= !strcmp(resolved, hookdir);
 			}
 			l = end ? end + 1 : NULL;
 		}
 	}
+	cond_ok |= !cond_seen;
 	REPORT(unit && before && target && cond_ok,
 	       "systemd initrd: dracut-pre-udev.service runs the hook before "
 	       "systemd-udevd.service (%s%s%s%s%s)",
 	       !unit ? "no such unit" : !before ? "not ordered Before= it" :
 	       "wanted by ", unit && before && target ? target : "",
 	       unit && before && !target ? "wanted by no target" : "",
-	       cond_ok ? "" : "; its condition looks in ", cond_ok ? "" : cond);
+	       cond_ok ? "" : "; its conditions look elsewhere, as in ",
+	       cond_ok ? "" : cond);
 	return bad;
 }
 
@@ -710,16 +716,42 @@ static int check_dracut_shell(const struct entry *init)
 	return bad;
 }
 
+/* The hook folder dracut-lib.sh names ("hookdir=/lib/dracut/hooks"), without
+ * its leading slash. */
+static const char *hook_dir(const struct image *im)
+{
+	static char dir[256];
+	const struct entry *lib = image_resolve(im, "usr/lib/dracut-lib.sh", NULL, 0);
+	int n;
+
+	if (!lib)
+		lib = image_resolve(im, "lib/dracut-lib.sh", NULL, 0);
+	n = lib && lib->data ? line_with(lib->data, "hookdir=/", NULL) : 0;
+	snprintf(dir, sizeof(dir), "lib/dracut/hooks");
+	for (const char *l = n ? lib->data : NULL; l; l = strchr(l, '\n') + 1) {
+		if (--n == 0) {
+			const char *v = strstr(l, "hookdir=/") + 9;
+
+			snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(v, " \t\n;\"'"), v);
+			break;
+		}
+	}
+	return dir;
+}
+
 static int check_dracut(const struct image *im)
 {
 	char hookdir[NAME_MAX_LEN] = "", initpath[NAME_MAX_LEN] = "";
+	char path[NAME_MAX_LEN + 16];
 	const struct entry *dir, *init, *hook = NULL;
 	size_t len;
 	int bad = 0;
 
-	/* hookdir=/lib/dracut/hooks (dracut-lib.sh); dracut 103 and later keep
-	 * the hooks in /var/lib/dracut/hooks, reached through a link */
-	dir = image_resolve(im, "lib/dracut/hooks/pre-udev", hookdir, sizeof(hookdir));
+	/* where the image's dracut-lib.sh sources the hooks from: hookdir=
+	 * /lib/dracut/hooks (dracut up to 106, which installs them in
+	 * /var/lib/dracut/hooks and links the two) or /var/lib/dracut/hooks */
+	snprintf(path, sizeof(path), "%s/pre-udev", hook_dir(im));
+	dir = image_resolve(im, path, hookdir, sizeof(hookdir));
 	len = strlen(hookdir);
 	for (size_t i = 0; dir && S_ISDIR(dir->mode) && i < im->n; i++) {
 		const char *n = im->v[i].name;
@@ -729,9 +761,9 @@ static int check_dracut(const struct image *im)
 		    S_ISREG(im->v[i].mode))
 			hook = &im->v[i];
 	}
-	REPORT(hook != NULL, "dracut pre-udev hook %s%s",
-	       hook ? "/" : "/lib/dracut/hooks/pre-udev/*early-vfio.sh",
-	       hook ? hook->name : " (not in the image)");
+	REPORT(hook != NULL, "dracut pre-udev hook /%s%s",
+	       hook ? hook->name : path,
+	       hook ? "" : "/*early-vfio.sh (not in the image)");
 
 	init = image_resolve(im, "init", initpath, sizeof(initpath));
 	if (init && S_ISREG(init->mode) && !strcmp(base_name(initpath), "systemd"))

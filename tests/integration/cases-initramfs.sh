@@ -143,6 +143,25 @@ c_initramfs_dracut_systemd() {
 	want_rc 1
 	want_out_line 'FAIL' 'dracut-pre-udev.service'
 	want_out_line 'image is NOT ready'
+	# dracut 112's layout (Debian 14): dracut-lib.sh says hookdir=/var/lib/dracut/hooks, no link
+	# from /lib/dracut/hooks, the unit's conditions name several folders
+	dracut_tree "$T/ng" systemd
+	rm "$T/ng/usr/lib/dracut/hooks"
+	printf '#!/bin/sh\n# hookdir=/lib/dracut/hooks was the old place\nhookdir=/var/lib/dracut/hooks\nexport hookdir\n' \
+		>"$T/ng/usr/lib/dracut-lib.sh"
+	sed -i 's|^ConditionDirectoryNotEmpty=.*|ConditionDirectoryNotEmpty=\|/etc/dracut/hooks/pre-udev\nConditionDirectoryNotEmpty=\|/var/lib/dracut/hooks/pre-udev|' \
+		"$T/ng/usr/lib/systemd/system/dracut-pre-udev.service"
+	mkdracut "$T/ng.img" "$T/early" "$T/ng" zstd
+	ev check --initramfs "$T/ng.img"
+	want_rc 0
+	want_out_line 'ok' 'pre-udev hook /var/lib/dracut/hooks/pre-udev/00-early-vfio.sh'
+	want_out_line 'ok' 'systemd initrd' 'dracut-pre-udev.service'
+	# the same image whose dracut-lib.sh still reads /lib/dracut/hooks: the hook would not run
+	sed -i 's|^hookdir=.*|hookdir=/lib/dracut/hooks|' "$T/ng/usr/lib/dracut-lib.sh"
+	mkdracut "$T/ng-old.img" "$T/early" "$T/ng" zstd
+	ev check --initramfs "$T/ng-old.img"
+	want_rc 1
+	want_out_line 'FAIL' 'pre-udev hook /lib/dracut/hooks/pre-udev'
 	# no hook at all (built before the module was installed)
 	dracut_tree "$T/nohook" systemd
 	rm "$T/nohook/var/lib/dracut/hooks/pre-udev/00-early-vfio.sh"
