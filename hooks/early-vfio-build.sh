@@ -13,7 +13,7 @@
 #   evfio_build_record DIR   write what the boot needs to know about this machine into the image
 #                         tree DIR (nothing in a chroot, where this is not the machine that boots)
 #
-# Messages go through evfio_build_msg LEVEL TEXT (LEVEL: E, W or I), which prints
+# Messages go through evfio_build_msg LEVEL TEXT... (LEVEL: E, W or I), which prints
 # "LEVEL: early-vfio: TEXT" on stderr as initramfs-tools' own hooks do; a generator with its own
 # logger (dracut's dfatal/dwarn/dinfo) redefines it after sourcing this file.
 #
@@ -28,7 +28,9 @@ EVFIO_CHROOT=${EVFIO_CHROOT:-no}
 
 evfio_build_msg()
 {
-	echo "$1: early-vfio: $2" >&2
+	evfio_level=$1
+	shift
+	echo "$evfio_level: early-vfio: $*" >&2
 }
 
 evfio_build_decide()
