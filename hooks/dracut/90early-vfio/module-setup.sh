@@ -6,8 +6,9 @@
 #
 #   check()          include the module when the config has device sections; an invalid config is
 #                    included too, so that install() can stop the build
-#   install()        validate (shared with initramfs-tools: /usr/share/early-vfio/early-vfio-build.sh),
-#                    then the binary, the config, this machine's record and the pre-udev hook
+#   install()        copy the config into the image and validate that copy (shared with
+#                    initramfs-tools: /usr/share/early-vfio/early-vfio-build.sh), then the binary,
+#                    the record and the pre-udev hook
 #   installkernel()  vfio-pci and what it needs on the kernel being built
 #
 # Where the hook runs: the shell initrd (99base's init) sources pre-udev hooks before it starts
@@ -38,7 +39,7 @@ evfio_dracut_decide()
 		esac
 	}
 	evfio_dracut_decision=0
-	evfio_build_decide || evfio_dracut_decision=$?
+	evfio_build_wanted || evfio_dracut_decision=$?
 }
 
 # called by dracut
@@ -73,8 +74,22 @@ install()
 		return 0
 		;;
 	*)
-		# dracut ignores install()'s status, so stop it here: its EXIT trap removes the
-		# temporary tree and the image already in place is left as it was.
+		dfatal "early-vfio: not building ${outfile:-the image} (see above); the previous image is unchanged"
+		exit 1
+		;;
+	esac
+	# Copy the config into the image and validate that copy; then the record. dracut ignores
+	# install()'s status, so a refusal stops it here: its EXIT trap removes the temporary tree
+	# and the image already in place is left as it was.
+	# shellcheck disable=SC2154 # initdir is dracut's image tree
+	evfio_build_decide "$initdir" || evfio_dracut_decision=$?
+	case $evfio_dracut_decision in
+	0) ;;
+	3)
+		dinfo "early-vfio: no device section in $EVFIO_CONF: nothing to add"
+		return 0
+		;;
+	*)
 		dfatal "early-vfio: not building ${outfile:-the image} (see above); the previous image is unchanged"
 		exit 1
 		;;
@@ -83,13 +98,8 @@ install()
 		dfatal "early-vfio: cannot install $EVFIO_BIN"
 		exit 1
 	}
-	inst_simple "$EVFIO_CONF" /etc/early-vfio.conf || {
-		dfatal "early-vfio: cannot install $EVFIO_CONF"
-		exit 1
-	}
-	# shellcheck disable=SC2154 # initdir is dracut's image tree
 	evfio_build_record "$initdir" || {
-		dfatal "early-vfio: cannot write the record into the image"
+		dfatal "early-vfio: not building ${outfile:-the image} (see above); the previous image is unchanged"
 		exit 1
 	}
 	# shellcheck disable=SC2154 # moddir is this module's folder, set by dracut
