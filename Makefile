@@ -8,6 +8,7 @@ PREFIX    ?= /usr
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
 ITDIR     ?= $(PREFIX)/share/initramfs-tools
+DRACUTDIR ?= $(PREFIX)/lib/dracut/modules.d
 SYSCONFDIR ?= /etc
 
 CC        ?= cc
@@ -123,6 +124,9 @@ install: $(INSTALL_BIN)
 	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/hook $(DESTDIR)$(ITDIR)/hooks/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/init-top $(DESTDIR)$(ITDIR)/scripts/init-top/early-vfio
+	install -D -m 0644 hooks/early-vfio-build.sh $(DESTDIR)$(PREFIX)/share/early-vfio/early-vfio-build.sh
+	install -D -m 0755 hooks/dracut/90early-vfio/module-setup.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/module-setup.sh
+	install -D -m 0755 hooks/dracut/90early-vfio/early-vfio.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/early-vfio.sh
 	install -D -m 0644 src/early-vfio.8 $(DESTDIR)$(MANDIR)/man8/early-vfio.8
 	install -D -m 0644 src/early-vfio.conf.5 $(DESTDIR)$(MANDIR)/man5/early-vfio.conf.5
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf ]; then \

@@ -3,10 +3,14 @@
 #
 # Usage: scripts/vm-rootfs.sh [CACHE_DIR]     prints the path of the ready rootfs on stdout
 #
-#   EVFIO_VM_SUITE=bookworm|trixie   the release (default bookworm)
+#   EVFIO_VM_SUITE=bookworm|trixie|forky   the release (default bookworm); forky (Debian 14) is
+#                                    debootstrapped with the sid script (Debian 12's debootstrap
+#                                    has none for forky) and gets dracut, its default generator
 #   EVFIO_VM_BACKPORTS=1             then replace the release's kernel with linux-image-amd64 from
 #                                    SUITE-backports: built from a copy of the plain SUITE entry
 #                                    (which is built first if needed), the older kernel purged
+#   EVFIO_VM_DRACUT=1                then install dracut in a copy of the plain SUITE entry, as a
+#                                    user switching generators does (apt removes initramfs-tools)
 #
 # The cache entry is keyed by everything that shapes the tree (suite, variant, package list, mirror,
 # backports, this script's format version), built in a temporary directory and renamed into place
@@ -19,13 +23,21 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${EVFIO_VM_CACHE:-$top/.cache/vm}}
 suite=${EVFIO_VM_SUITE:-bookworm}
 backports=${EVFIO_VM_BACKPORTS:-0}
+dracut=${EVFIO_VM_DRACUT:-0}
 variant=minbase
+script=
 case $suite in
 bookworm)
 	# libpci3, libkmod2, libinih1: what a dynamic early-vfio links against (the hook runs it in
 	# the chroot). zstd: initramfs-tools' default COMPRESS=zstd (a Recommends, which debootstrap
 	# leaves out); without it every image fell back to gzip, unlike a Debian 12 host.
 	include=linux-image-amd64,initramfs-tools,pciutils,kmod,udev,libpci3,libkmod2,libinih1,zstd
+	;;
+forky)
+	# Debian 14: the kernel's generator is "dracut | initramfs-tools"; dracut is the default. Its
+	# systemd initrd copies the rootfs' systemd (minbase has it: udev depends on it).
+	include=linux-image-amd64,dracut,pciutils,kmod,udev,zstd
+	script=/usr/share/debootstrap/scripts/sid
 	;;
 *)
 	# Newer releases: no libinih1 on purpose. The binary installed by `make install` is static;
@@ -50,10 +62,19 @@ mirror=${mirror:-http://deb.debian.org/debian}
 
 key=$(printf '%s\n' "$format" "$suite" "$variant" "$include" "$mirror" | sha256sum | cut -c1-12)
 name=$suite
-if [ "$backports" != 0 ]; then
+if [ "$backports" != 0 ] && [ "$dracut" != 0 ]; then
+	log "EVFIO_VM_BACKPORTS=1 and EVFIO_VM_DRACUT=1 together are not supported"
+	exit 1
+fi
+if [ "$dracut" != 0 ]; then
+	# As the backports entry: from a copy of the plain release, its key extending the base key.
+	base=$(EVFIO_VM_DRACUT=0 EVFIO_VM_BACKPORTS=0 "$0" "$cache")
+	key=$(printf '%s\n' "$key" "dracut" | sha256sum | cut -c1-12)
+	name=$suite-dracut
+elif [ "$backports" != 0 ]; then
 	# The plain release first (cached on its own: the plain row boots it too), then this entry
 	# from a copy of it. Its key extends the base key, so a rebuilt base rebuilds it.
-	base=$(EVFIO_VM_BACKPORTS=0 "$0" "$cache")
+	base=$(EVFIO_VM_BACKPORTS=0 EVFIO_VM_DRACUT=0 "$0" "$cache")
 	key=$(printf '%s\n' "$key" "backports=$suite-backports" "linux-image-amd64" | sha256sum | cut -c1-12)
 	name=$suite-backports
 fi
@@ -97,9 +118,37 @@ in_chroot()
 	' vm-rootfs "$tmp" "$@"
 }
 
-if [ "$backports" = 0 ]; then
+# apt in a copy of a cached entry: the archive's Release files may be older than their Valid-Until
+# (a mirror pinned to a snapshot; forky's are short-lived)
+apt_in_chroot()
+{
+	in_chroot apt-get -o Acquire::Check-Valid-Until=false "$@"
+}
+
+if [ "$dracut" != 0 ]; then
+	log "$suite with dracut instead of initramfs-tools ($mirror) into $tmp"
+	cp -a --reflink=auto "$base/." "$tmp/"
+	rm -f "$tmp/.evfio-rootfs-ready"
+	# Installing dracut removes initramfs-tools (they conflict) and its postinst rebuilds the
+	# kernel's image with dracut, as on a host that switches.
+	if ! apt_in_chroot update >"$tmp.log" 2>&1 ||
+		! apt_in_chroot install -y --no-install-recommends dracut >>"$tmp.log" 2>&1; then
+		tail -n 30 "$tmp.log" >&2
+		log "installing dracut failed, full log: $tmp.log"
+		exit 1
+	fi
+	rm -rf "$tmp"/var/lib/apt/lists/*_dists_* 2>/dev/null || true
+	[ -x "$tmp/usr/bin/dracut" ] || { log "no /usr/bin/dracut in $tmp after installing dracut"; exit 1; }
+	# shellcheck disable=SC2016 # dpkg-query's format, not a shell expansion
+	if in_chroot dpkg-query -W -f '${Status}\n' initramfs-tools 2>/dev/null | grep -q ' installed$'; then
+		log "initramfs-tools is still installed next to dracut in $tmp"
+		exit 1
+	fi
+elif [ "$backports" = 0 ]; then
 	log "debootstrap $suite ($variant, $include) from $mirror into $tmp (takes a few minutes)"
-	if ! debootstrap --variant="$variant" --include="$include" "$suite" "$tmp" "$mirror" >"$tmp.log" 2>&1; then
+	# shellcheck disable=SC2086 # $script is empty or one path
+	if ! debootstrap --variant="$variant" --include="$include" "$suite" "$tmp" "$mirror" $script \
+		>"$tmp.log" 2>&1; then
 		tail -n 30 "$tmp.log" >&2
 		log "debootstrap failed, full log: $tmp.log"
 		exit 1
@@ -136,8 +185,8 @@ fi
 ls "$tmp"/boot/vmlinuz-* >/dev/null 2>&1 || { log "no kernel in the rootfs"; exit 1; }
 # Drop the package cache: every scenario copies this tree.
 rm -rf "$tmp"/var/cache/apt/archives/*.deb
-printf 'suite=%s\nbackports=%s\nvariant=%s\ninclude=%s\nmirror=%s\nkernel=%s\nbuilt=%s\n' \
-	"$suite" "$backports" "$variant" "$include" "$mirror" \
+printf 'suite=%s\nbackports=%s\ndracut=%s\nvariant=%s\ninclude=%s\nmirror=%s\nkernel=%s\nbuilt=%s\n' \
+	"$suite" "$backports" "$dracut" "$variant" "$include" "$mirror" \
 	"$(find "$tmp/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f ')" "$(date -u +%FT%TZ)" \
 	>"$tmp/.evfio-rootfs-ready"
 rm -rf --one-file-system "$dest"

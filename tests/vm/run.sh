@@ -7,7 +7,8 @@
 #   tests/vm/run.sh            every row; one "PASS: [ROW] scenario: ..." or FAIL: line per
 #                              assertion, then a table (row, kernel the guest ran, scenarios and
 #                              assertions passed/failed) and "N passed, N failed"
-#   EVFIO_VM_ROWS=trixie tests/vm/run.sh   only rows 2-4 ("bookworm" is rows 1 and 5; default both)
+#   EVFIO_VM_ROWS=trixie tests/vm/run.sh   only rows 2-4 ("bookworm" is rows 1 and 5, "dracut" the
+#                              dracut rows of rows-dracut.sh; default all three)
 #   KEEP=1 tests/vm/run.sh     keep the work directory (serial logs, initrds, update-initramfs logs)
 #   VERBOSE=1 tests/vm/run.sh  show update-initramfs output and the guests' serial consoles
 #
@@ -71,6 +72,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/vm/lib.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
 . "$here/lib.sh"
+# shellcheck source=tests/vm/rows-dracut.sh disable=SC1091 # followed with shellcheck -x
+. "$here/rows-dracut.sh"
 scen=$here/scenarios
 
 # --- results: per assertion, per scenario, per row -----------------------------------------------
@@ -176,7 +179,7 @@ if [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 vm_check_tools 0 || { fail "host tools for the VM test are installed"; finish; }
 
-want_rows=${EVFIO_VM_ROWS:-bookworm trixie}
+want_rows=${EVFIO_VM_ROWS:-bookworm trixie dracut}
 want_row() { case " $want_rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 t_start=$(vm_now)
@@ -193,6 +196,7 @@ if want_row trixie; then
 		>"$base/rootfs-trixie.log" 2>&1 &
 	prefetch_pid=$!
 fi
+want_row dracut && dracut_prefetch
 
 # --- image checks --------------------------------------------------------------------------------
 
@@ -809,6 +813,7 @@ rows_trixie() {
 
 want_row bookworm && rows_bookworm
 want_row trixie && rows_trixie
+want_row dracut && rows_dracut
 
 vm_log "timings: total $(($(vm_now) - t_start)) s"
 finish
