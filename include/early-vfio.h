@@ -450,6 +450,7 @@ void evfio_record_print(FILE *f, const struct evfio_record *rec);
 /* -ENOENT when there is none; lines that are not ours are ignored. */
 int evfio_record_load(const struct evfio_sysfs *fs, const char *path,
 		      struct evfio_record *rec);
+int evfio_record_load_mem(const void *data, size_t size, struct evfio_record *rec);
 void evfio_record_free(struct evfio_record *rec);
 const struct evfio_identity *evfio_record_at(const struct evfio_record *rec,
 					     const char *bdf, bool selected);

@@ -157,7 +157,7 @@ static bool wanted(const char *name, unsigned int mode)
 	if (!S_ISREG(mode))
 		return false;
 	return !strcmp(name, "init") || !strcmp(base_name(name), "early-vfio") ||
-	       !strcmp(name, "etc/early-vfio.conf") ||
+	       !strcmp(name, "etc/early-vfio.conf") || !strcmp(name, "etc/early-vfio.record") ||
 	       !strcmp(name, "scripts/init-top/ORDER") ||
 	       !strcmp(base_name(name), "dracut-lib.sh") ||
 	       strstr(name, "hooks/pre-udev/") || ends_with(name, ".service");
@@ -779,7 +779,8 @@ int evfio_initramfs_check(const char *image, const char *config,
 			  struct evfio_log *log)
 {
 	struct image im = { 0 };
-	const struct entry *bin, *conf, *mod = NULL;
+	const struct entry *bin, *conf, *mod = NULL, *rec_ent;
+	struct evfio_record rec = { 0 };
 	const char *gen, *rebuild;
 	char binpath[NAME_MAX_LEN];
 	bool dracut, itools;
@@ -812,8 +813,8 @@ int evfio_initramfs_check(const char *image, const char *config,
 		struct evfio_config cfg;
 
 		quiet.kmsg_fd = -1;
-		REPORT(evfio_config_load_string(&cfg, "/etc/early-vfio.conf (image)",
-						conf->data, &quiet) == 0,
+		REPORT(evfio_config_load_mem(&cfg, "/etc/early-vfio.conf (image)",
+					     conf->data, conf->size, &quiet) == 0,
 		       "the config in the image is valid");
 		evfio_config_free(&cfg);
 		REPORT(same_as_file(conf, config),
@@ -822,6 +823,25 @@ int evfio_initramfs_check(const char *image, const char *config,
 		       same_as_file(conf, config) ? "" : rebuild,
 		       same_as_file(conf, config) ? "" : ")");
 	}
+
+	/* the record of the machine the image was built for (record.c) */
+	rec_ent = image_resolve(&im, "etc/early-vfio.record", NULL, 0);
+	if (rec_ent && rec_ent->data &&
+	    evfio_record_load_mem(rec_ent->data, rec_ent->size, &rec) == 0) {
+		size_t sel = 0;
+
+		for (size_t i = 0; i < rec.n; i++)
+			sel += rec.v[i].selected;
+		REPORT(true, "record /etc/early-vfio.record: built %s, %s, %zu selected "
+		       "device%s recorded", rec.chroot ? "in a chroot" : "on the host",
+		       rec.known ? "what the system runs from known" :
+		       "what the system runs from NOT known: storage controllers are "
+		       "refused at boot unless allow-unrecorded = yes",
+		       sel, sel == 1 ? "" : "s");
+	} else {
+		REPORT(false, "record /etc/early-vfio.record (not in the image: %s)", rebuild);
+	}
+	evfio_record_free(&rec);
 
 	/* any archive: Debian 13's initramfs-tools puts the compressed modules
 	 * (.ko.xz) in an uncompressed early archive */

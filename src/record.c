@@ -172,15 +172,11 @@ static bool parse_device(char **f, int n, struct evfio_identity *id)
 	return true;
 }
 
-int evfio_record_load(const struct evfio_sysfs *fs, const char *path,
-		      struct evfio_record *rec)
+static int parse(FILE *f, struct evfio_record *rec)
 {
 	char line[512];
-	FILE *f = evfio_sysfs_fopen(fs, path);
 	int r = 0;
 
-	if (!f)
-		return -errno;
 	rec->present = true;
 	rec->known = false;
 	snprintf(rec->unknown_why, sizeof(rec->unknown_why), "the record says nothing "
@@ -213,6 +209,30 @@ int evfio_record_load(const struct evfio_sysfs *fs, const char *path,
 				break;
 		}
 	}
+	return r;
+}
+
+int evfio_record_load(const struct evfio_sysfs *fs, const char *path,
+		      struct evfio_record *rec)
+{
+	FILE *f = evfio_sysfs_fopen(fs, path);
+	int r;
+
+	if (!f)
+		return -errno;
+	r = parse(f, rec);
+	fclose(f);
+	return r;
+}
+
+int evfio_record_load_mem(const void *data, size_t size, struct evfio_record *rec)
+{
+	FILE *f = size ? fmemopen((void *)data, size, "r") : NULL;
+	int r;
+
+	if (!f)
+		return size ? -errno : -ENODATA;
+	r = parse(f, rec);
 	fclose(f);
 	return r;
 }

@@ -19,6 +19,7 @@ image_tree() {
 	mkdir -p "$d/usr/sbin" "$d/etc" "$d/scripts/init-top"
 	cp "$BIN" "$d/usr/sbin/early-vfio"
 	cp "$CONF" "$d/etc/early-vfio.conf"
+	printf 'built\thost\nsystem\tknown\n' >"$d/etc/early-vfio.record"
 	printf '#!/bin/sh\n' >"$d/scripts/init-top/early-vfio"
 	printf '/scripts/init-top/early-vfio "$@"\n/scripts/init-top/udev "$@"\n' \
 		>"$d/scripts/init-top/ORDER"
@@ -36,7 +37,15 @@ c_initramfs_module_in_early_archive() {
 	ev check --initramfs "$T/trixie.img"
 	want_rc 0
 	want_out_line 'ok' 'module vfio-pci' 'vfio-pci.ko.xz'
+	want_out_line 'ok' 'record /etc/early-vfio.record: built on the host, what the system runs from known'
 	want_out_line 'image is ready'
+	# without the record of what the system needs, not ready
+	mv "$main/etc/early-vfio.record" "$T/record"
+	mkimage "$T/norecord.img" "$early" "$main"
+	ev check --initramfs "$T/norecord.img"
+	want_rc 1
+	want_out_line 'FAIL' 'record /etc/early-vfio.record (not in the image'
+	mv "$T/record" "$main/etc/early-vfio.record"
 	# the same image without the module is not ready
 	rm "$early/$kdir/vfio-pci.ko.xz"
 	mkimage "$T/nomod.img" "$early" "$main"
@@ -79,6 +88,7 @@ dracut_tree() {
 	ln -s ../../../var/lib/dracut/hooks "$d/usr/lib/dracut/hooks"
 	cp "$BIN" "$d/usr/sbin/early-vfio"
 	cp "$CONF" "$d/etc/early-vfio.conf"
+	printf 'built\tchroot\nsystem\tunknown\tno fstab\n' >"$d/etc/early-vfio.record"
 	printf 'not really a module' >"$d/$kdir/vfio-pci.ko.xz"
 	printf '#!/bin/sh\nif [ -x /usr/sbin/early-vfio ]; then\n\t/usr/sbin/early-vfio boot\nfi\n' \
 		>"$d/var/lib/dracut/hooks/pre-udev/00-early-vfio.sh"
