@@ -240,14 +240,6 @@ image_bin_static() {
 	[ -n "$b" ] && file -L "$b" | grep -q 'statically linked'
 }
 
-# image_protects NAME ADDR   the image's etc/early-vfio.protected ("BDF<TAB>why" lines) lists ADDR
-image_protects() {
-	local p
-	p=$(image_file "$1" etc/early-vfio.protected)
-	vm_verbose && [ -n "$p" ] && cat "$p" >&2
-	[ -n "$p" ] && grep -q "^$2[[:space:]]" "$p"
-}
-
 evfio=${EVFIO_VM_BINARY:-$EVFIO_TOP/early-vfio}
 [ -x "$evfio" ] || vm_die "no early-vfio binary at $evfio (run make)"
 exec 3>/dev/null
@@ -697,8 +689,6 @@ rows_bookworm() {
 	if [ -s "$W/protected-next.initrd" ]; then
 		image_list protected-next
 		check "protected: the guest-built image holds usr/sbin/early-vfio" image_has protected-next '^usr/sbin/early-vfio$'
-		check "protected: the guest-built image's etc/early-vfio.protected lists 0000:00:1f.2" \
-			image_protects protected-next "$VM_BOOT_ADDR"
 		check "protected: the guest-built image's record (etc/early-vfio.record) protects 0000:00:1f.2 and names 04.0's serial EVFIO-A" \
 			eval "r=\$(image_file protected-next etc/early-vfio.record) && grep -q '^protected	$VM_BOOT_ADDR	8086:2922	' \"\$r\" &&
 				grep -q '^selected	$VM_NVME_A_ADDR	1b36:0010	.*	EVFIO-A	\[nvme-a\]$' \"\$r\""
