@@ -143,7 +143,7 @@ summary() {
 	# Boots that failed for a reason outside early-vfio (QEMU crashed, the guest kernel died before
 	# /init) are booted once more (lib.sh vm_boot_flake); each is named here.
 	printf '\nQEMU boots: %s, booted once more: %s\n' \
-		"$(wc -l <"$VM_COUNTS/boots" 2>/dev/null || echo 0)" "$(wc -l <"$VM_COUNTS/retries" 2>/dev/null || echo 0)"
+		"$(wc -l 2>/dev/null <"$VM_COUNTS/boots" || echo 0)" "$(wc -l 2>/dev/null <"$VM_COUNTS/retries" || echo 0)"
 	[ -s "$VM_COUNTS/retries" ] && sed 's/^/    retried: /' "$VM_COUNTS/retries"
 	echo
 }
