@@ -668,6 +668,19 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			const struct evfio_devlist *l, bool all);
 void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 			     const struct evfio_devlist *l, bool all);
+/* The line lspci -nn prints for d: "00:1f.2 SATA controller [0106]: Intel
+ * Corporation 82801IR/IO/IH (ICH9R/DO/DH) 6 port SATA Controller [AHCI
+ * mode] [8086:2922] (rev 02)"; with domain, the slot as lspci -D prints it.
+ * class_name and dev_name hold libpci's names without numbers; libpci's
+ * fallbacks ("Class 0106", "Intel Corporation Device 0d57", "Unassigned
+ * class [ffff]") become lspci -nn's. */
+void evfio_dev_lspci(const struct evfio_dev *d, bool domain, char *buf,
+		     size_t size);
+/* "00:1f.2", or "0000:00:1f.2" with domain */
+void evfio_dev_slot(const struct evfio_dev *d, bool domain, char *buf,
+		    size_t size);
+/* A JSON string (null for NULL or ""). */
+void evfio_json_str(FILE *f, const char *s);
 
 /* ---- commands.c ----------------------------------------------------- */
 

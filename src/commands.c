@@ -684,14 +684,13 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		for (size_t i = 0; i < l.n; i++) {
 			const struct evfio_dev *d = &l.devs[i];
 			const char *why;
+			char line[320];
 
 			if (d->section != sec)
 				continue;
 			found++;
-			printf("  %s %s [%04x]: %s [%04x:%04x] driver %s", d->bdf,
-			       d->class_name, d->id.class >> 8, d->dev_name,
-			       d->id.vendor, d->id.device,
-			       d->driver[0] ? d->driver : "(none)");
+			evfio_dev_lspci(d, true, line, sizeof(line));
+			printf("  %s, driver %s", line, d->driver[0] ? d->driver : "(none)");
 			if (d->id.nvme_known)
 				printf(", serial %s", d->id.serial);
 			putchar('\n');
