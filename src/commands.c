@@ -865,3 +865,21 @@ int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o)
 		return EVFIO_EXIT_OK;
 	return n_fail == n_done ? EVFIO_EXIT_FAILURE : EVFIO_EXIT_PARTIAL;
 }
+
+int evfio_cmd_survey(struct evfio_ctx *c, struct evfio_opts *o,
+		     struct evfio_devlist *l, bool *missing, bool live)
+{
+	int r = load_config(c, o);
+
+	*missing = r == 1;
+	if (r == 1)
+		defaults_without_config(c, o->config);
+	else if (r)
+		return r;
+	if (scan(c, &(struct keep){ .c = c, .what = KEEP_ALL }, true, l) < 0)
+		return EVFIO_EXIT_FAILURE;
+	load_protections(c);
+	evfio_identify_known(c, l, live, false);
+	evfio_safety_review(c, l, false);
+	return EVFIO_EXIT_OK;
+}
