@@ -10,6 +10,8 @@ MANDIR    ?= $(PREFIX)/share/man
 ITDIR     ?= $(PREFIX)/share/initramfs-tools
 DRACUTDIR ?= $(PREFIX)/lib/dracut/modules.d
 SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 CC        ?= cc
 PKGS      := libpci libkmod inih
@@ -120,6 +122,7 @@ check: deps
 
 check-lint:
 	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci) 2>/dev/null)
+	shellcheck -s bash conf/completion/early-vfio.bash
 
 install: $(INSTALL_BIN)
 	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/early-vfio
@@ -130,6 +133,8 @@ install: $(INSTALL_BIN)
 	install -D -m 0755 hooks/dracut/90early-vfio/early-vfio.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/early-vfio.sh
 	install -D -m 0644 src/early-vfio.8 $(DESTDIR)$(MANDIR)/man8/early-vfio.8
 	install -D -m 0644 src/early-vfio.conf.5 $(DESTDIR)$(MANDIR)/man5/early-vfio.conf.5
+	install -D -m 0644 conf/completion/early-vfio.bash $(DESTDIR)$(BASHCOMPDIR)/early-vfio
+	install -D -m 0644 conf/completion/_early-vfio $(DESTDIR)$(ZSHCOMPDIR)/_early-vfio
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf"; \
 	else \
