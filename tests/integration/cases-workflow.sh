@@ -247,6 +247,14 @@ want_section() {
 	[ "$got" = "$want" ] || fail "[$name] is '$(tr '\n' '|' <<<"$got")', expected '$(tr '\n' '|' <<<"$want")'"
 }
 
+# want_no_temp: no temporary file of a config replacement is left beside the config
+want_no_temp() {
+	local f
+	for f in "$T"/.early-vfio.conf.*; do
+		[ -e "$f" ] && fail "a temporary file was left: ${f##*/}"
+	done
+}
+
 want_unchanged() {
 	cmp -s "$T/conf.orig" "$CONF" || fail "the config changed: $(diff "$T/conf.orig" "$CONF" | head -n 3 | tr '\n' ' ')"
 }
@@ -359,7 +367,7 @@ c_wf_add_refuses_system_device() {
 	ev add 00:1f.2
 	want_rc 2
 	[ -e "$CONF" ] && fail "a refused add created $CONF"
-	ls -A "$T" | grep -q '^\.early-vfio\.conf\.' && fail "a temporary file was left: $(ls -A "$T" | grep early-vfio)"
+	want_no_temp
 	# a bridge is never bound
 	wf_conf
 	ev add 00:1c.0
@@ -444,7 +452,7 @@ c_wf_concurrent_adds() {
 	want_kept
 	[ "$(grep -c '^\[' "$CONF")" = 10 ] || fail "$(grep -c '^\[' "$CONF") section headers, expected 10 (options, twin, 8 added)"
 	[ -z "$(grep '^\[' "$CONF" | sort | uniq -d)" ] || fail "sections there twice: $(grep '^\[' "$CONF" | sort | uniq -d)"
-	ls -A "$T" | grep -q '^\.early-vfio\.conf\.' && fail "a temporary file was left"
+	want_no_temp
 	ev check
 	want_rc 0
 	# the same device from several at once: one section
@@ -493,6 +501,7 @@ done
 EOF
 	chmod 0755 "$T/bin/fake-generator"
 	ln -s fake-generator "$T/bin/update-initramfs"
+	# shellcheck disable=SC2016 # expanded by the fake, not here
 	printf '#!/bin/sh\necho "proxmox-boot-tool $*" >>"$FAKE_SYSROOT/gen.log"\n' >"$T/bin/fake-pbt"
 	chmod 0755 "$T/bin/fake-pbt"
 	# no /usr/sbin: the host's own update-initramfs must never run
