@@ -495,6 +495,16 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final
  * serial or model section's candidate, or, at boot, a drive the record
  * names with a serial. */
 bool evfio_needs_identity(const struct evfio_ctx *c, const struct evfio_dev *d);
+/* What a member means for its IOMMU group, by the review's rule (shared
+ * with list): a PCI bridge on pcieport or no driver leaves it usable, a
+ * chipset function (bridge class, header type 0, or on a host driver)
+ * keeps it from a VM, anything else is an endpoint to pass with it. */
+enum evfio_member {
+	EVFIO_MEMBER_BRIDGE,
+	EVFIO_MEMBER_ENDPOINT,
+	EVFIO_MEMBER_CHIPSET,
+};
+enum evfio_member evfio_group_member(const struct evfio_dev *o);
 
 /* ---- bind.c --------------------------------------------------------- */
 
@@ -726,7 +736,8 @@ int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o);
  * the defaults are used), every PCI device with its names, the
  * protections, what is known of NVMe serials without moving anything
  * (live: also asking a drive idle on vfio-pci), and the review's verdicts
- * (quiet), as status -a sees them.  An EVFIO_EXIT_* code. */
+ * (quiet), as status -a sees them.  An EVFIO_EXIT_* code; as for check, a
+ * failure when the mounts cannot be read (nothing could be said). */
 int evfio_cmd_survey(struct evfio_ctx *c, struct evfio_opts *o,
 		     struct evfio_devlist *l, bool *missing, bool live);
 

@@ -878,7 +878,11 @@ int evfio_cmd_survey(struct evfio_ctx *c, struct evfio_opts *o,
 		return r;
 	if (scan(c, &(struct keep){ .c = c, .what = KEEP_ALL }, true, l) < 0)
 		return EVFIO_EXIT_FAILURE;
-	load_protections(c);
+	r = need_mounts(c, load_protections(c));
+	if (r) {
+		evfio_devlist_free(l);
+		return r;
+	}
 	evfio_identify_known(c, l, live, false);
 	evfio_safety_review(c, l, false);
 	return EVFIO_EXIT_OK;

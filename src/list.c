@@ -11,36 +11,29 @@
 
 #include "early-vfio.h"
 
-/* What one member means for its group. */
+/* What one member means for its group: the review's rule (safety.c),
+ * and before it what list knows more of. */
 enum member {
 	M_ENDPOINT,	/* goes to the VM with the group */
-	M_BRIDGE,	/* a PCI-to-PCI bridge, or a bridge no driver uses DMA
-			 * for (unbound, pcieport, vfio-pci, pci-stub): VFIO
-			 * does not count it */
-	M_CHIPSET,	/* a bridge-class function on a host driver (an LPC or
-			 * host bridge): the host keeps it, the group stays */
+	M_BRIDGE,	/* a PCI bridge on pcieport or no driver: VFIO does not
+			 * count it */
+	M_CHIPSET,	/* a chipset function (bridge class on a host driver, an
+			 * LPC or host bridge): the host keeps it, and the group */
 	M_SYSTEM,	/* holds the running system */
 	M_REFUSED,	/* vfio-pci would refuse it (SR-IOV PF with VFs...) */
 };
 
-/* Drivers that do not use the DMA API (driver_managed_dma), so VFIO can
- * claim a group while they hold a member (Linux 5.19 and later). */
-static bool dma_free_driver(const char *drv)
-{
-	return !drv[0] || !strcmp(drv, "pcieport") || !strcmp(drv, "vfio-pci") ||
-	       !strcmp(drv, "pci-stub");
-}
-
 static enum member member_kind(const struct evfio_ctx *c, const struct evfio_dev *d)
 {
-	unsigned int cls = d->id.class >> 8;
-
 	if (evfio_protect_why(&c->prot, d->bdf))
 		return M_SYSTEM;
-	if (evfio_is_bridge(d)) {
-		if (cls == 0x0604 || cls == 0x0609 || dma_free_driver(d->driver))
-			return M_BRIDGE;
+	switch (evfio_group_member(d)) {
+	case EVFIO_MEMBER_BRIDGE:
+		return M_BRIDGE;
+	case EVFIO_MEMBER_CHIPSET:
 		return M_CHIPSET;
+	default:
+		break;
 	}
 	if (d->garbled || d->sriov_numvfs > 0)
 		return M_REFUSED;
@@ -161,10 +154,11 @@ const char *evfio_group_blocker(const struct evfio_ctx *c, const struct evfio_de
 			 "the host, and so does its group", evfio_protect_why(&c->prot, d->bdf));
 		return buf;
 	case M_CHIPSET:
-		snprintf(buf, size, "it is part of the platform (%s, on %s): the host "
-			 "keeps it, so no VM can have this group; a card in another slot "
-			 "(one wired to the CPU) usually gets a group of its own",
-			 d->class_name[0] ? d->class_name : "a bridge", d->driver);
+		snprintf(buf, size, "it is a chipset function (%s [%04x], on %s): the "
+			 "host keeps it, so no VM can have this group; a card in another "
+			 "slot (one wired to the CPU), or the firmware's ACS setting, may "
+			 "give it a group of its own", d->class_name[0] ? d->class_name :
+			 "bridge", d->id.class >> 8, d->driver[0] ? d->driver : "no driver yet");
 		return buf;
 	case M_REFUSED:
 		snprintf(buf, size, "%s", evfio_safety_refusal(d) ? evfio_safety_refusal(d) :

@@ -5,7 +5,7 @@
 # the command line (default /etc/early-vfio.conf) and the devices under --sysroot (or
 # $EARLY_VFIO_SYSROOT, as early-vfio does; default /).
 
-_early_vfio_commands='list add remove apply bind boot status check release protected'
+_early_vfio_commands='list add remove apply bind boot status check release protected record'
 
 # _early_vfio_sections CONFIG: the device sections' names
 _early_vfio_sections()
@@ -50,7 +50,7 @@ _early_vfio()
 {
 	local cur prev cmd='' config=/etc/early-vfio.conf root=${EARLY_VFIO_SYSROOT:-/} i w
 	local opts='-c --config --sysroot -n --dry-run --skip --timeout -a --all -j --json --offline
-		--initramfs --name -v --verbose -q --quiet -h --help -V --version'
+		--initramfs --name --chroot -v --verbose -q --quiet -h --help -V --version'
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]:-}
 
@@ -92,6 +92,7 @@ _early_vfio()
 		add) opts='--name' ;;
 		apply | bind | release) opts='-n --dry-run' ;;
 		check) opts='--offline --initramfs' ;;
+		record) opts='--chroot' ;;
 		esac
 		# shellcheck disable=SC2086 # a word list
 		mapfile -t COMPREPLY < <(compgen -W "$(printf '%s ' $opts)" -- "$cur")

@@ -53,7 +53,7 @@ wf_net() {
 #   group 11  00:1c.0 root port;   group 12  01:00.0 AHCI behind it (sdb, 32 MiB), twin of 1f.2
 #   group 13  00:01.0 root port;   group 14  0a:00.0 GPU + 0a:00.1 its audio, a card behind 00:01.0
 #   group 15  00:04.0 NVMe SN-A (padded as the nvme driver shows it), nvme0n1 (64 MiB, /srv/data on
-#             nvme0n1p1)
+#             nvme0n1p1: a mount the system needs too)
 #   group 16  00:05.0 NVMe SN-B, nvme1n1 (128 MiB), same model as SN-A
 #   group 17  00:06.0 NIC with a DSN, enp0s6
 #   group 18  00:1c.1 root port;  groups 19, 20  02:00.0 / 02:00.1 a dual-port NIC card (ACS:
@@ -147,14 +147,17 @@ c_wf_list() {
 	want_out_line 'IOMMU group 10: cannot be passed through as it stands'
 	want_dev 00:1f.2 'driver: ahci' 'disk: sda, 1.5 GiB, QEMU HARDDISK' 'mounted: / (sda1), [swap] (sda2)' \
 		'keeps the group from a VM: it holds the running system (/ (root) (/dev/sda1))'
-	want_dev 00:1f.0 'driver: lpc_ich' 'keeps the group from a VM: it is part of the platform (ISA bridge, on lpc_ich)'
+	want_dev 00:1f.0 'driver: lpc_ich' 'keeps the group from a VM: it is a chipset function (ISA bridge [0601], on lpc_ich)'
 	dev_block 00:1f.3 | grep -q 'keeps the group' && fail "the SMBus (an endpoint) is said to keep the group"
 	want_out_line 'IOMMU group 12: can be passed through whole'
 	want_dev 01:00.0 'disk: sdb, 32 MiB, VM DISK' 'selected by: [twin]'
 	want_out_line 'IOMMU group 14: can be passed through whole'
 	want_out_line 'to pass it through: early-vfio add 0a:00.0 0a:00.1 (a VM gets all of them or none)'
 	want_dev 0a:00.0 'driver: nouveau'
-	want_dev 00:04.0 'NVMe: serial SN-A, model Fake NVMe 1TB' 'disk: nvme0n1, 64 MiB' 'mounted: /srv/data (nvme0n1p1)'
+	# every mounted file system is the system's, not only /
+	want_dev 00:04.0 'NVMe: serial SN-A, model Fake NVMe 1TB' 'disk: nvme0n1, 64 MiB' 'mounted: /srv/data (nvme0n1p1)' \
+		'keeps the group from a VM: it holds the running system (/srv/data'
+	want_out_line 'IOMMU group 15: cannot be passed through as it stands'
 	want_dev 00:05.0 'NVMe: serial SN-B' 'disk: nvme1n1, 128 MiB'
 	want_dev 00:06.0 'network interfaces: enp0s6'
 	want_dev 02:00.1 'network interfaces: enp2s0f1'
@@ -197,6 +200,7 @@ assert root["disks"][0]["mounts"] == ["/ (sda1)", "[swap] (sda2)"], root["disks"
 assert root["lspci"].startswith("00:1f.2 SATA controller [0106]: "), root["lspci"]
 a = devs["0000:00:04.0"]
 assert a["serial"] == "SN-A" and a["model"] == "Fake NVMe 1TB", a
+assert "/srv/data" in a["protected"] and v[15] == "blocked", (a, v)
 assert a["disks"] == [{"name": "nvme0n1", "bytes": 131072 * 512, "model": "Fake NVMe 1TB", "serial": "SN-A",
                        "mounts": ["/srv/data (nvme0n1p1)"]}], a["disks"]
 assert devs["0000:00:05.0"]["section"] == "b" and devs["0000:01:00.0"]["section"] == "twin"
@@ -292,7 +296,7 @@ c_wf_add_by_id_link_and_partition() {
 	# a partition's controller; a second --name for a new section
 	ev add /dev/sdb1 --name other
 	want_rc 1
-	want_err 'no such block device'
+	want_err '/dev/sdb1: not a block device'
 	wf_part sdb 1 8:17
 	ev add /dev/sdb1
 	want_rc 0
@@ -398,10 +402,10 @@ c_wf_add_keeps_owner_mode_and_link() {
 	# a symlinked config: the link stays, its target is replaced
 	mv "$CONF" "$T/real.conf"
 	ln -s real.conf "$CONF"
-	ev add 00:04.0
+	ev add enp0s6
 	want_rc 0
 	[ -L "$CONF" ] || fail "the config symlink was replaced by a file"
-	grep -q '^serial = SN-A$' "$T/real.conf" || fail "the link's target did not get the section"
+	grep -q '^dsn = 52-54-00-ff-ff-12-34-56$' "$T/real.conf" || fail "the link's target did not get the section"
 }
 
 c_wf_remove() {
@@ -437,7 +441,7 @@ c_wf_concurrent_adds() {
 	fx
 	wf_host
 	wf_conf
-	local devs=(00:05.0 00:04.0 enp0s6 enp2s0f0 enp2s0f1 00:14.0 0a:00.0 00:06.1) i
+	local devs=(00:05.0 00:1f.3 enp0s6 enp2s0f0 enp2s0f1 00:14.0 0a:00.0 00:06.1) i
 	for i in "${!devs[@]}"; do
 		env FAKE_SYSROOT="$T" LD_PRELOAD="$SHIM" \
 			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
@@ -645,7 +649,7 @@ c_wf_completion() {
 	conf '[twin]' 'address = 01:00.0' '' '[options]' 'driver = vfio-pci' '[nvme-b]' 'serial = SN-B'
 	local got
 	got=$(wf_complete '' | sort | paste -sd ' ')
-	[ "$got" = 'add apply bind boot check list protected release remove status' ] || fail "commands: '$got'"
+	[ "$got" = 'add apply bind boot check list protected record release remove status' ] || fail "commands: '$got'"
 	got=$(wf_complete remove '' | sort | paste -sd ' ')
 	case " $got " in *' nvme-b '*) ;; *) fail "remove: no section nvme-b in '$got'" ;; esac
 	case " $got " in *' twin '*) ;; *) fail "remove: no section twin in '$got'" ;; esac
