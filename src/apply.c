@@ -95,8 +95,10 @@ static int check_step(struct evfio_ctx *c, struct evfio_opts *o, bool *selects)
 		return 0;
 	}
 	r = evfio_cmd_check(c, o);
+	/* step 6 reads them again */
 	evfio_config_free(&c->cfg);
 	evfio_protect_free(&c->prot);
+	evfio_record_free(&c->rec);
 	if (r == EVFIO_EXIT_EMPTY) {
 		printf("  no device section: the images are rebuilt without early-vfio\n");
 		return 0;
