@@ -665,6 +665,43 @@ c_wf_completion() {
 	[ "$got" = '--json' ] || fail "list --j offers '$got'"
 }
 
+# wf_zcomplete LINE: what the zsh completion offers after "early-vfio --sysroot T -c CONF LINE",
+# from an interactive zsh in a pseudo-terminal whose compadd also writes what it is given to a file
+wf_zcomplete() {
+	local out=$T/zcomp.out i
+	rm -f "$out"
+	mkdir -p "$T/zfunc"
+	cp "$HERE/../../conf/completion/_early-vfio" "$T/zfunc/"
+	# shellcheck disable=SC2016 # expanded by the inner zsh
+	timeout 20 zsh -f -c '
+		zmodload zsh/zpty
+		zpty z "zsh -f -i"
+		zpty -w z "PS1=\"> \"; fpath=($1 \$fpath); autoload -U compinit; compinit -u -D"
+		zpty -w z "compadd() { local -a _o; builtin compadd -O _o \"\$@\"; print -rl -- \$_o >>$2; builtin compadd \"\$@\" }"
+		zpty -w z "early-vfio --sysroot $3 -c $4 $5"$'"'"'\t'"'"'
+		for i in {1..50}; do [[ -s $2 ]] && break; sleep 0.1; done
+		sleep 0.3
+		zpty -d z
+	' zc "$T/zfunc" "$out" "$T" "$CONF" "$1" >/dev/null 2>&1
+	grep -v '^$' "$out" 2>/dev/null | sort -u | paste -sd ' '
+}
+
+c_wf_completion_zsh() {
+	fx
+	command -v zsh >/dev/null || { fail "zsh is not installed (scripts/install-deps.sh test)"; return; }
+	wf_host
+	conf '[twin]' 'address = 01:00.0' '' '[options]' 'driver = vfio-pci' '[nvme-b]' 'serial = SN-B'
+	local got
+	got=$(wf_zcomplete '')
+	[ "$got" = 'add apply bind boot check list protected record release remove status' ] || fail "commands: '$got'"
+	got=$(wf_zcomplete 'remove tw')
+	[ "$got" = 'twin' ] || fail "remove tw offers '$got'"
+	got=$(wf_zcomplete 'add 0a:')
+	[ "$got" = '0a:00.0 0a:00.1' ] || fail "add 0a: offers '$got'"
+	got=$(wf_zcomplete 'add enp2')
+	[ "$got" = 'enp2s0f0 enp2s0f1' ] || fail "add enp2 offers '$got'"
+}
+
 t "workflow: list, status: device names exactly as lspci -nn prints them (lspci's own output on the same tree)" c_wf_names_as_lspci
 t "workflow: list: groups with a verdict, disks with size, model, mounts and swap, serials, interfaces, protected roles" c_wf_list
 t "workflow: list -a --json: valid, every PCI device once, verdicts, kept_by, disks, mounts, serials, sections" c_wf_list_json
@@ -682,3 +719,4 @@ t "workflow: apply: intel_iommu=on missing from GRUB or /etc/kernel/cmdline: say
 t "workflow: apply stops at a refused check (nothing rebuilt) and at a failing generator (no check, no refresh)" c_wf_apply_stops
 t "workflow: apply with dracut: dracut --regenerate-all -f; with no generator: an error" c_wf_apply_dracut
 t "workflow: bash completion: commands, sections for remove, addresses and interfaces for add, options" c_wf_completion
+t "workflow: zsh completion: commands, sections for remove, addresses and interfaces for add" c_wf_completion_zsh
