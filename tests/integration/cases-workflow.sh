@@ -474,7 +474,8 @@ c_wf_concurrent_adds() {
 
 # wf_boot: an installed kernel (and an older one), the DMAR table of an Intel VT-d machine, this
 # boot's command line with intel_iommu=on, and fake generators in $T/bin that log their arguments
-# to $T/gen.log and build images as the hook lays them out (FAKE_GEN_FAIL=1: fail)
+# to $T/gen.log and build images as the hook lays them out, with the record the binary writes
+# (FAKE_GEN_FAIL=1: fail)
 wf_boot() {
 	local v
 	for v in 6.1.0-40-amd64 6.1.0-41-amd64; do
@@ -496,6 +497,8 @@ for m in "$FAKE_SYSROOT"/lib/modules/*; do
 	mkdir -p "$d/usr/sbin" "$d/etc" "$d/scripts/init-top" "$d/$k"
 	cp "$WF_BIN" "$d/usr/sbin/early-vfio"
 	cp "$WF_CONF" "$d/etc/early-vfio.conf"
+	# the record, as the hook writes it
+	"$WF_BIN" --sysroot "$FAKE_SYSROOT" -c "$WF_CONF" record >"$d/etc/early-vfio.record" || exit 1
 	printf '#!/bin/sh\n' >"$d/scripts/init-top/early-vfio"
 	printf '/scripts/init-top/early-vfio "$@"\n/scripts/init-top/udev "$@"\n' >"$d/scripts/init-top/ORDER"
 	printf 'module' >"$d/$k/vfio-pci.ko"
