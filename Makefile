@@ -10,6 +10,8 @@ MANDIR    ?= $(PREFIX)/share/man
 ITDIR     ?= $(PREFIX)/share/initramfs-tools
 DRACUTDIR ?= $(PREFIX)/lib/dracut/modules.d
 SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 CC        ?= cc
 PKGS      := libpci libkmod inih
@@ -28,7 +30,8 @@ SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
              src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
-             src/output.c src/initramfs.c
+             src/output.c src/initramfs.c src/inventory.c src/list.c \
+             src/confedit.c src/add.c src/apply.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
@@ -71,7 +74,7 @@ early-vfio-asan: $(SRC) $(HDR)
 
 # ---- tests -------------------------------------------------------------
 UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme \
-              tests/unit/test_vfio
+              tests/unit/test_vfio tests/unit/test_confedit
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
@@ -119,6 +122,7 @@ check: deps
 
 check-lint:
 	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci) 2>/dev/null)
+	shellcheck -s bash conf/completion/early-vfio.bash
 
 install: $(INSTALL_BIN)
 	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/early-vfio
@@ -129,6 +133,8 @@ install: $(INSTALL_BIN)
 	install -D -m 0755 hooks/dracut/90early-vfio/early-vfio.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/early-vfio.sh
 	install -D -m 0644 src/early-vfio.8 $(DESTDIR)$(MANDIR)/man8/early-vfio.8
 	install -D -m 0644 src/early-vfio.conf.5 $(DESTDIR)$(MANDIR)/man5/early-vfio.conf.5
+	install -D -m 0644 conf/completion/early-vfio.bash $(DESTDIR)$(BASHCOMPDIR)/early-vfio
+	install -D -m 0644 conf/completion/_early-vfio $(DESTDIR)$(ZSHCOMPDIR)/_early-vfio
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf"; \
 	else \

@@ -24,8 +24,15 @@
  *   commands.c  the pipeline scan -> select -> review -> identify -> bind,
  *               and status, check, protected, release
  *   boot.c      the boot entry: the kernel command line, a bounded child
- *   output.c    status (lspci -knn style, JSON)
+ *   output.c    status (lspci -knn style, JSON); device names as lspci -nn
  *   initramfs.c check --initramfs: is a built image ready
+ *   inventory.c what sits behind each PCI device (disks, their mounts,
+ *               network interfaces); which functions a DEVICE argument names
+ *   list.c      list: devices by IOMMU group, with a verdict per group
+ *   confedit.c  the config as text: lock, read, append or remove a section
+ *               keeping every other byte, replace atomically
+ *   add.c       add and remove: the selector a device allows, the review
+ *   apply.c     apply: check, rebuild every image, verify, IOMMU, the plan
  *   main.c      options, the command table, usage, exit codes
  *
  * The way of "serial = X" from the config to the bind: config.c parses it
@@ -403,6 +410,14 @@ int evfio_protect_load(const struct evfio_sysfs *fs, const char *path,
 void evfio_protect_print(FILE *f, const struct evfio_protlist *l);
 const char *evfio_protect_why(const struct evfio_protlist *l, const char *bdf);
 void evfio_protect_free(struct evfio_protlist *l);
+/* The walk protect uses, for list and add: a /dev path ("/dev/nvme1n1",
+ * "/dev/mapper/vg-root", a /dev/disk/by-id link) to its kernel name; the
+ * PCI devices under a block device (through partitions, md, dm, NVMe
+ * multipath; bridges on the way included), added to l with why. */
+bool evfio_block_name(const struct evfio_sysfs *fs, const char *dev, char *name,
+		      size_t size);
+int evfio_block_pci(const struct evfio_sysfs *fs, struct evfio_log *log,
+		    const char *name, const char *why, struct evfio_protlist *l);
 
 /* ---- record.c ------------------------------------------------------- */
 
@@ -480,6 +495,16 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final
  * serial or model section's candidate, or, at boot, a drive the record
  * names with a serial. */
 bool evfio_needs_identity(const struct evfio_ctx *c, const struct evfio_dev *d);
+/* What a member means for its IOMMU group, by the review's rule (shared
+ * with list): a PCI bridge on pcieport or no driver leaves it usable, a
+ * chipset function (bridge class, header type 0, or on a host driver)
+ * keeps it from a VM, anything else is an endpoint to pass with it. */
+enum evfio_member {
+	EVFIO_MEMBER_BRIDGE,
+	EVFIO_MEMBER_ENDPOINT,
+	EVFIO_MEMBER_CHIPSET,
+};
+enum evfio_member evfio_group_member(const struct evfio_dev *o);
 
 /* ---- bind.c --------------------------------------------------------- */
 
@@ -668,6 +693,19 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			const struct evfio_devlist *l, bool all);
 void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 			     const struct evfio_devlist *l, bool all);
+/* The line lspci -nn prints for d: "00:1f.2 SATA controller [0106]: Intel
+ * Corporation 82801IR/IO/IH (ICH9R/DO/DH) 6 port SATA Controller [AHCI
+ * mode] [8086:2922] (rev 02)"; with domain, the slot as lspci -D prints it.
+ * class_name and dev_name hold libpci's names without numbers; libpci's
+ * fallbacks ("Class 0106", "Intel Corporation Device 0d57", "Unassigned
+ * class [ffff]") become lspci -nn's. */
+void evfio_dev_lspci(const struct evfio_dev *d, bool domain, char *buf,
+		     size_t size);
+/* "00:1f.2", or "0000:00:1f.2" with domain */
+void evfio_dev_slot(const struct evfio_dev *d, bool domain, char *buf,
+		    size_t size);
+/* A JSON string (null for NULL or ""). */
+void evfio_json_str(FILE *f, const char *s);
 
 /* ---- commands.c ----------------------------------------------------- */
 
@@ -681,6 +719,7 @@ struct evfio_opts {
 	unsigned int timeout;
 	char **args;		/* after the command (release: addresses) */
 	int nargs;
+	const char *name;	/* add --name */
 };
 
 /* Each returns an EVFIO_EXIT_* code. */
@@ -693,5 +732,121 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o);
 int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o);
+/* For list, add, remove and apply: the config (*missing: there is none,
+ * the defaults are used), every PCI device with its names, the
+ * protections, what is known of NVMe serials without moving anything
+ * (live: also asking a drive idle on vfio-pci), and the review's verdicts
+ * (quiet), as status -a sees them.  An EVFIO_EXIT_* code; as for check, a
+ * failure when the mounts cannot be read (nothing could be said). */
+int evfio_cmd_survey(struct evfio_ctx *c, struct evfio_opts *o,
+		     struct evfio_devlist *l, bool *missing, bool live);
+
+/* ---- inventory.c ---------------------------------------------------- */
+
+struct evfio_disk {
+	char name[EVFIO_NAME_MAX];	/* "nvme1n1" */
+	char bdf[EVFIO_BDF_LEN];	/* the PCI function it is behind */
+	uint64_t bytes;
+	char model[EVFIO_MODEL_MAX + 1];	/* "" : unknown */
+	char serial[EVFIO_SERIAL_MAX + 1];	/* NVMe; "" : unknown */
+	char mounts[320];		/* "/ (sda1)\n/boot (sda2)" */
+};
+
+struct evfio_netif {
+	char name[EVFIO_NAME_MAX];	/* "enp5s0" */
+	char bdf[EVFIO_BDF_LEN];
+};
+
+struct evfio_inventory {
+	struct evfio_disk *disks;
+	size_t n_disks;
+	struct evfio_netif *nets;
+	size_t n_nets;
+};
+
+/* Disks (with what is mounted from them and swap) and network interfaces,
+ * each with the endpoint of l it sits behind (a disk behind a USB
+ * controller is listed under it).  Reads only. */
+int evfio_inventory_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
+			 const struct evfio_devlist *l, struct evfio_inventory *inv);
+void evfio_inventory_free(struct evfio_inventory *inv);
+/* The device is in a slot behind a bridge (a card), not integrated in the
+ * root complex, whose functions are separate devices (00:1f.x). */
+bool evfio_dev_on_card(const struct evfio_sysfs *fs, const struct evfio_dev *d);
+
+/* What a DEVICE argument of add or remove names. */
+enum evfio_arg_kind {
+	EVFIO_ARG_ADDRESS,	/* "03:00.0", "0000:03:00.*" */
+	EVFIO_ARG_BLOCK,	/* "/dev/nvme1n1", "/dev/sdc1", "/dev/mapper/x" */
+	EVFIO_ARG_NETIF,	/* "enp5s0" */
+};
+
+struct evfio_target {
+	enum evfio_arg_kind kind;
+	char what[160];		/* "disk nvme1n1", "interface enp5s0" */
+	size_t *idx;		/* the endpoints of l it names */
+	size_t n;
+};
+
+/* Resolve arg against l (a full scan).  -ENODEV when it names no PCI
+ * device, -EINVAL when it is no address, block device or interface: then
+ * t->what says why.  Bridges on the way to a disk are not in the result. */
+int evfio_resolve(const struct evfio_sysfs *fs, struct evfio_log *log,
+		  const struct evfio_devlist *l, const char *arg,
+		  struct evfio_target *t);
+void evfio_target_free(struct evfio_target *t);
+
+/* ---- list.c --------------------------------------------------------- */
+
+int evfio_cmd_list(struct evfio_ctx *c, struct evfio_opts *o);
+/* Why d keeps its IOMMU group from a VM, with what to do (it holds the
+ * running system; a platform bridge on a host driver, which VFIO counts;
+ * vfio-pci refuses it), or NULL when it does not. */
+const char *evfio_group_blocker(const struct evfio_ctx *c, const struct evfio_dev *d,
+				char *buf, size_t size);
+
+/* ---- confedit.c ----------------------------------------------------- */
+
+/* The config file as bytes, and what it was (owner, mode, whether it
+ * existed) so that it is replaced as it was. */
+struct evfio_conftext {
+	char *text;		/* NUL-terminated; "" when the file is absent */
+	size_t len;
+	bool exists;
+	unsigned int uid, gid, mode;
+};
+
+/* An exclusive flock(2) on the config's directory, held while a command
+ * reads, checks and replaces the file: concurrent adds and removes take
+ * turns.  Waits up to timeout_s.  Returns the lock's fd or -errno. */
+int evfio_conf_lock(const char *path, unsigned int timeout_s);
+void evfio_conf_unlock(int fd);
+int evfio_conf_read(const char *path, struct evfio_conftext *t);
+void evfio_conf_free(struct evfio_conftext *t);
+/* Device section names in the text, as the parser reads headers. */
+bool evfio_conf_has_section(const char *text, const char *name);
+/* A new text: text, one blank line, block (malloc'd; NULL on ENOMEM). */
+char *evfio_conf_append(const char *text, const char *block);
+/* A new text without section name: its header, its lines, the comment
+ * block right above its header; the rest byte for byte.  *removed (may be
+ * NULL) gets the removed lines.  NULL when there is no such section (or
+ * on ENOMEM: errno). */
+char *evfio_conf_remove(const char *text, const char *name, char **removed);
+/* Replace the file with text: a temporary file in its directory with the
+ * old owner and mode (a new file: the caller's, 0644), fsync, rename over
+ * it, fsync the directory.  A symlink is followed: its target is replaced.
+ * -errno. */
+int evfio_conf_write(const char *path, const struct evfio_conftext *old,
+		     const char *text);
+
+/* ---- add.c ---------------------------------------------------------- */
+
+/* DEVICE... (or SECTION...) in o->args */
+int evfio_cmd_add(struct evfio_ctx *c, struct evfio_opts *o);
+int evfio_cmd_remove(struct evfio_ctx *c, struct evfio_opts *o);
+
+/* ---- apply.c -------------------------------------------------------- */
+
+int evfio_cmd_apply(struct evfio_ctx *c, struct evfio_opts *o);
 
 #endif

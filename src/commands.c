@@ -684,14 +684,13 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		for (size_t i = 0; i < l.n; i++) {
 			const struct evfio_dev *d = &l.devs[i];
 			const char *why;
+			char line[320];
 
 			if (d->section != sec)
 				continue;
 			found++;
-			printf("  %s %s [%04x]: %s [%04x:%04x] driver %s", d->bdf,
-			       d->class_name, d->id.class >> 8, d->dev_name,
-			       d->id.vendor, d->id.device,
-			       d->driver[0] ? d->driver : "(none)");
+			evfio_dev_lspci(d, true, line, sizeof(line));
+			printf("  %s, driver %s", line, d->driver[0] ? d->driver : "(none)");
 			if (d->id.nvme_known)
 				printf(", serial %s", d->id.serial);
 			putchar('\n');
@@ -865,4 +864,26 @@ int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o)
 	if (!n_fail)
 		return EVFIO_EXIT_OK;
 	return n_fail == n_done ? EVFIO_EXIT_FAILURE : EVFIO_EXIT_PARTIAL;
+}
+
+int evfio_cmd_survey(struct evfio_ctx *c, struct evfio_opts *o,
+		     struct evfio_devlist *l, bool *missing, bool live)
+{
+	int r = load_config(c, o);
+
+	*missing = r == 1;
+	if (r == 1)
+		defaults_without_config(c, o->config);
+	else if (r)
+		return r;
+	if (scan(c, &(struct keep){ .c = c, .what = KEEP_ALL }, true, l) < 0)
+		return EVFIO_EXIT_FAILURE;
+	r = need_mounts(c, load_protections(c));
+	if (r) {
+		evfio_devlist_free(l);
+		return r;
+	}
+	evfio_identify_known(c, l, live, false);
+	evfio_safety_review(c, l, false);
+	return EVFIO_EXIT_OK;
 }

@@ -27,6 +27,14 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "list", evfio_cmd_list, NEEDS_MODULES, " [-a] [--json]",
+	  "devices by IOMMU group: disks, interfaces, what can go to a VM" },
+	{ "add", evfio_cmd_add, NEEDS_MODULES | TAKES_ARGS, " DEVICE... [--name SECTION]",
+	  "select a device (address, /dev disk, interface) in the config" },
+	{ "remove", evfio_cmd_remove, NEEDS_MODULES | TAKES_ARGS, " SECTION|DEVICE...",
+	  "take a section, or the section of a device, out of the config" },
+	{ "apply", evfio_cmd_apply, NEEDS_MODULES, " [--dry-run]",
+	  "check, rebuild every initramfs, verify; what the next boot binds" },
 	{ "bind", evfio_cmd_bind, NEEDS_MODULES | LOGS_TO_KMSG, "",
 	  "bind every selected device now" },
 	{ "boot", evfio_cmd_boot, NEEDS_MODULES | LOGS_TO_KMSG, "",
@@ -83,11 +91,12 @@ static void usage(void)
 	      " -c, --config FILE    read FILE instead of " EVFIO_DEFAULT_CONFIG "\n"
 	      "     --sysroot DIR    use DIR as the root for /sys, /proc and /dev/kmsg;\n"
 	      "                      modules are then looked up under DIR and never loaded\n"
-	      " -n, --dry-run        print what bind or release would do, change nothing\n"
+	      " -n, --dry-run        print what bind, release or apply would do, change nothing\n"
 	      "     --skip LIST      ignore these sections (comma-separated)\n"
 	      "     --timeout SEC    give up a bind after SEC seconds (default 60, 0: none)\n"
-	      " -a, --all            status: list every PCI device\n"
-	      " -j, --json           status: print JSON\n"
+	      " -a, --all            status, list: every PCI device\n"
+	      " -j, --json           status, list: print JSON\n"
+	      "     --name SECTION   add: the new section's name\n"
 	      "     --offline        check: validate the config only, no devices needed\n"
 	      "     --initramfs IMG  check: is early-vfio in IMG, with this config, before udev\n"
 	      "     --chroot         record: in a chroot: the system is /etc/fstab's\n"
@@ -121,7 +130,7 @@ try_help(const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	enum { OPT_SYSROOT = 256, OPT_SKIP, OPT_TIMEOUT, OPT_OFFLINE, OPT_INITRAMFS,
-	       OPT_CHROOT };
+	       OPT_CHROOT, OPT_NAME };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -133,6 +142,7 @@ int main(int argc, char **argv)
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
 		{ "initramfs", required_argument, NULL, OPT_INITRAMFS },
 		{ "chroot", no_argument, NULL, OPT_CHROOT },
+		{ "name", required_argument, NULL, OPT_NAME },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -189,6 +199,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CHROOT:
 			o.chroot = true;
+			break;
+		case OPT_NAME:
+			o.name = optarg;
 			break;
 		case 'v':
 			o.level = LOG_DEBUG;

@@ -57,10 +57,81 @@ static void print_record(FILE *f, struct evfio_ctx *c, const struct evfio_dev *d
 	}
 }
 
+/* lspci -nn's buffer: a longer name is cut, its last 3 characters dots */
+#define LSPCI_NAME_MAX 128
+
+static void lspci_cut(char *s)
+{
+	if (strlen(s) >= LSPCI_NAME_MAX) {
+		s[LSPCI_NAME_MAX - 1] = '\0';
+		memset(s + LSPCI_NAME_MAX - 4, '.', 3);
+	}
+}
+
+/* libpci without numbers: "SATA controller", or for a class whose
+ * subclass it does not know "Unassigned class [ffff]" (the number is
+ * already there), or for an unknown one "Class 0106" */
+static void lspci_class(const struct evfio_dev *d, char *buf, size_t size)
+{
+	unsigned int cls = d->id.class >> 8;
+	char num[16], plain[16];
+	size_t n = strlen(d->class_name);
+
+	snprintf(num, sizeof(num), " [%04x]", cls);
+	snprintf(plain, sizeof(plain), "Class %04x", cls);
+	if (!n || !strcmp(d->class_name, plain))
+		snprintf(buf, size, "Class [%04x]", cls);
+	else if (n > strlen(num) && !strcmp(d->class_name + n - strlen(num), num))
+		snprintf(buf, size, "%s", d->class_name);
+	else
+		snprintf(buf, size, "%s%s", d->class_name, num);
+	lspci_cut(buf);
+}
+
+/* libpci without numbers: "Vendor Device", "Vendor Device 0d57" (device
+ * unknown) or "Device 8086:0d57" (both unknown) */
+static void lspci_name(const struct evfio_dev *d, char *buf, size_t size)
+{
+	char both[32], dev[16];
+	size_t n = strlen(d->dev_name);
+
+	snprintf(both, sizeof(both), "Device %04x:%04x", d->id.vendor, d->id.device);
+	snprintf(dev, sizeof(dev), " Device %04x", d->id.device);
+	if (!n || !strcmp(d->dev_name, both))
+		snprintf(buf, size, "Device [%04x:%04x]", d->id.vendor, d->id.device);
+	else if (n > strlen(dev) && !strcmp(d->dev_name + n - strlen(dev), dev))
+		snprintf(buf, size, "%.*s Device [%04x:%04x]", (int)(n - strlen(dev)),
+			 d->dev_name, d->id.vendor, d->id.device);
+	else
+		snprintf(buf, size, "%s [%04x:%04x]", d->dev_name, d->id.vendor,
+			 d->id.device);
+	lspci_cut(buf);
+}
+
+void evfio_dev_slot(const struct evfio_dev *d, bool domain, char *buf,
+		    size_t size)
+{
+	snprintf(buf, size, "%s", d->bdf + (domain ? 0 : 5));
+}
+
+void evfio_dev_lspci(const struct evfio_dev *d, bool domain, char *buf,
+		     size_t size)
+{
+	char slot[EVFIO_BDF_LEN], cls[LSPCI_NAME_MAX + 8], name[LSPCI_NAME_MAX + 64];
+
+	evfio_dev_slot(d, domain, slot, sizeof(slot));
+	lspci_class(d, cls, sizeof(cls));
+	lspci_name(d, name, sizeof(name));
+	if (d->rev)
+		snprintf(buf, size, "%s %s: %s (rev %02x)", slot, cls, name, d->rev);
+	else
+		snprintf(buf, size, "%s %s: %s", slot, cls, name);
+}
+
 void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			const struct evfio_devlist *l, bool all)
 {
-	char mods[256], dsn[24];
+	char mods[256], dsn[24], line[320];
 	size_t shown = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
@@ -70,13 +141,8 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			continue;
 		if (shown++)
 			fputc('\n', f);
-		fprintf(f, "%s %s [%04x]: %s [%04x:%04x]", d->bdf,
-			d->class_name[0] ? d->class_name : "Class",
-			d->id.class >> 8, d->dev_name[0] ? d->dev_name : "Device",
-			d->id.vendor, d->id.device);
-		if (d->rev)
-			fprintf(f, " (rev %02x)", d->rev);
-		fputc('\n', f);
+		evfio_dev_lspci(d, true, line, sizeof(line));
+		fprintf(f, "%s\n", line);
 		if (d->id.subvendor || d->id.subdevice)
 			fprintf(f, "\tSubsystem: [%04x:%04x]\n", d->id.subvendor,
 				d->id.subdevice);
@@ -135,6 +201,11 @@ static void json_str(FILE *f, const char *s)
 			fputc(ch, f);
 	}
 	fputc('"', f);
+}
+
+void evfio_json_str(FILE *f, const char *s)
+{
+	json_str(f, s);
 }
 
 void evfio_print_status_json(FILE *f, struct evfio_ctx *c,

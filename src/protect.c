@@ -838,3 +838,17 @@ void evfio_protect_free(struct evfio_protlist *l)
 	l->v = NULL;
 	l->n = 0;
 }
+
+/* ---- shared with inventory.c: the same walk, for list and add --------- */
+
+bool evfio_block_name(const struct evfio_sysfs *fs, const char *dev, char *name,
+		      size_t size)
+{
+	return name_of_devpath(fs, dev, name, size);
+}
+
+int evfio_block_pci(const struct evfio_sysfs *fs, struct evfio_log *log,
+		    const char *name, const char *why, struct evfio_protlist *l)
+{
+	return add_block(fs, l, log, name, why, 0);
+}

@@ -386,3 +386,15 @@ int evfio_safety_review(struct evfio_ctx *c, struct evfio_devlist *l, bool final
 	free(g.m);
 	return errors;
 }
+
+enum evfio_member evfio_group_member(const struct evfio_dev *o)
+{
+	switch (member_kind(o)) {
+	case MEMBER_BRIDGE:
+		return EVFIO_MEMBER_BRIDGE;
+	case MEMBER_CHIPSET:
+		return EVFIO_MEMBER_CHIPSET;
+	default:
+		return EVFIO_MEMBER_ENDPOINT;
+	}
+}

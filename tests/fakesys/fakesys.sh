@@ -20,6 +20,8 @@
 #       --config-size N           size of the config file (64 or 256; 256)
 #       --dsn XX-XX-XX-XX-XX-XX-XX-XX a PCI Express capability and a Device Serial Number
 #                                 extended capability (config file of 4096 bytes)
+#       --parent BDF              behind that bridge (a card in a slot): its directory is
+#                                 sys/devices/.../BDF/<bdf> instead of sys/devices/pci0000:00/<bdf>
 #   fs_attr  ROOT BDF ATTR VALUE  overwrite one attribute with raw VALUE (no newline added)
 #   fs_module ROOT MODULE [DRIVER] the driver (default MODULE) is a module not loaded yet: its
 #                                 sys/bus/pci/drivers/DRIVER goes away (call it after the fs_dev
@@ -107,7 +109,7 @@ fs_dev() {
 	local r=$1 bdf=$2
 	shift 2
 	local ids=8086:2922 subsys=8086:5044 class=010601 rev=02 drv=ahci bound=1 cur=''
-	local group=auto override='' sriov='' cfgsize=256 dsn=
+	local group=auto override='' sriov='' cfgsize=256 dsn='' parent=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--ids) ids=$2 ;;
@@ -122,12 +124,16 @@ fs_dev() {
 		--sriov) sriov=$2 ;;
 		--config-size) cfgsize=$2 ;;
 		--dsn) dsn=$2; cfgsize=4096 ;;
+		--parent) parent=$2 ;;
 		*) echo "fs_dev: unknown option $1" >&2; return 1 ;;
 		esac
 		shift 2
 	done
 	local ven=${ids%%:*} dev=${ids##*:} sven=${subsys%%:*} sdev=${subsys##*:}
 	local d="$r/sys/devices/pci0000:00/$bdf"
+	if [ -n "$parent" ]; then
+		d="$(realpath "$r/sys/bus/pci/devices/$parent")/$bdf"
+	fi
 	mkdir -p "$d/power"
 	printf '0x%s\n' "$ven" >"$d/vendor"
 	printf '0x%s\n' "$dev" >"$d/device"
@@ -184,8 +190,8 @@ fs_dev() {
 			head -c $((cfgsize - 48)) /dev/zero
 		fi
 	} >"$d/config"
-	ln -s ../../../bus/pci "$d/subsystem"
-	ln -s "../../../devices/pci0000:00/$bdf" "$r/sys/bus/pci/devices/$bdf"
+	ln -s "$(fs_rel "$d" "$r/sys/bus/pci")" "$d/subsystem"
+	ln -s "$(fs_rel "$r/sys/bus/pci/devices" "$d")" "$r/sys/bus/pci/devices/$bdf"
 	if [ -n "$sriov" ]; then
 		printf '%s\n' "${sriov%%:*}" >"$d/sriov_totalvfs"
 		printf '%s\n' "${sriov##*:}" >"$d/sriov_numvfs"
@@ -199,8 +205,9 @@ fs_dev() {
 		mkdir -p "$r/sys/kernel/iommu_groups/$group/devices"
 		: >"$r/sys/kernel/iommu_groups/$group/reserved_regions"
 		printf 'DMA\n' >"$r/sys/kernel/iommu_groups/$group/type"
-		ln -s "../../../../devices/pci0000:00/$bdf" "$r/sys/kernel/iommu_groups/$group/devices/$bdf"
-		ln -s "../../../kernel/iommu_groups/$group" "$d/iommu_group"
+		ln -s "$(fs_rel "$r/sys/kernel/iommu_groups/$group/devices" "$d")" \
+			"$r/sys/kernel/iommu_groups/$group/devices/$bdf"
+		ln -s "$(fs_rel "$d" "$r/sys/kernel/iommu_groups/$group")" "$d/iommu_group"
 	fi
 	if [ "$drv" != none ]; then
 		printf '%s\n' "$drv" >"$r/.fakesys/host/$bdf"
@@ -208,9 +215,9 @@ fs_dev() {
 	fi
 	[ "$bound" = 1 ] && [ -z "$cur" ] && [ "$drv" != none ] && cur=$drv
 	if [ -n "$cur" ]; then
-		ln -s "../../../bus/pci/drivers/$cur" "$d/driver"
+		ln -s "$(fs_rel "$d" "$r/sys/bus/pci/drivers/$cur")" "$d/driver"
 		if [ -d "$r/sys/bus/pci/drivers/$cur" ]; then
-			ln -s "../../../../devices/pci0000:00/$bdf" "$r/sys/bus/pci/drivers/$cur/$bdf"
+			ln -s "$(fs_rel "$r/sys/bus/pci/drivers/$cur" "$d")" "$r/sys/bus/pci/drivers/$cur/$bdf"
 		fi
 	fi
 }
@@ -224,14 +231,15 @@ fs_module() {
 }
 
 fs_attr() {
-	printf '%s' "$4" >"$1/sys/devices/pci0000:00/$2/$3"
+	printf '%s' "$4" >"$1/sys/bus/pci/devices/$2/$3"
 }
 
 # fs_nvme ROOT BDF SERIAL [MODEL]   the drive's Identify data, as the nvme driver shows it once
 # it holds the controller (fakekernel.so creates BDF/nvme/nvme0/{state,serial,model} when nvme
 # binds it); made now when BDF is already on nvme.
 fs_nvme() {
-	local r=$1 bdf=$2 d="$1/sys/devices/pci0000:00/$2"
+	local r=$1 bdf=$2 d
+	d=$(realpath "$1/sys/bus/pci/devices/$2")
 	mkdir -p "$r/.fakesys/nvme/$bdf"
 	printf '%s\n' "$3" >"$r/.fakesys/nvme/$bdf/serial"
 	printf '%s\n' "${4:-Fake NVMe}" >"$r/.fakesys/nvme/$bdf/model"

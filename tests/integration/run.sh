@@ -1420,6 +1420,8 @@ t "early-vfio=no on the kernel command line binds nothing, like early-vfio=off" 
 . "$HERE/cases-boot.sh"
 # shellcheck source=tests/integration/cases-protect.sh disable=SC1091 # followed with -x (make check-lint)
 . "$HERE/cases-protect.sh"
+# shellcheck source=tests/integration/cases-workflow.sh disable=SC1091 # followed with -x (make check-lint)
+. "$HERE/cases-workflow.sh"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -17,7 +17,7 @@
 # On a cold cache the trixie ones are built in the background while rows 1 and 5 run.
 #
 # Rows (the same guest hardware in each, see lib.sh; the kernel version is read from the guest):
-#   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8
+#   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8, 10
 #   2 trixie-6.12              Debian 13 with its kernel, intel-iommu: scenarios 3 (no config),
 #                              1 (by-address), 5 (off), 2 (by-ids), 9 (by-serial)
 #   3 trixie-backports-X.Y     Debian 13 with linux-image-amd64 from trixie-backports, the 6.12
@@ -61,6 +61,11 @@
 #   8 deb         the package from scripts/mkdeb.sh (make deb) installed with dpkg -i in a copy of the
 #                 rootfs (scripts/deb/test-install.sh), 03.0 + 04.0 by address, static binary in the
 #                 image; after dpkg --purge the image has no early-vfio file and binds nothing
+#  10 workflow    on a booted guest with no config: early-vfio list, add 00:03.0, add of the root
+#                 disk (refused, config unchanged), add /dev/nvmeXn1 (EVFIO-B, by serial), apply
+#                 (update-initramfs in the guest), apply --dry-run without intel_iommu=on in GRUB's
+#                 config; then the image it built boots the same disk: 03.0 and 05.0 on vfio-pci
+#                 (tests/vm/rows-workflow.sh, guest-workflow.sh; in the background like scenario 7)
 # Every boot's serial log (kernel timestamps) of row 1 is copied to .cache/vm/logs/ for
 # tests/bench/vm-boot-cost.sh: noconf.serial is a boot without early-vfio, by-address.serial one with.
 # Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
@@ -74,6 +79,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 # shellcheck source=tests/vm/rows-dracut.sh disable=SC1091 # followed with shellcheck -x
 . "$here/rows-dracut.sh"
+# shellcheck source=tests/vm/rows-workflow.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
+. "$here/rows-workflow.sh"
 scen=$here/scenarios
 
 # --- results: per assertion, per scenario, per row -----------------------------------------------
@@ -155,7 +162,7 @@ finish() {
 	# A setup error while scenario 7's guest or scenario 8's install test still runs in the
 	# background: stop its child (timeout -> QEMU; test-install.sh unmounts on TERM) and wait.
 	local p
-	for p in $prot_pid $deb_pid; do
+	for p in $prot_pid $deb_pid $wf_pid; do
 		if kill -0 "$p" 2>/dev/null; then
 			pkill -TERM -P "$p" 2>/dev/null
 			wait "$p" 2>/dev/null
@@ -480,6 +487,8 @@ rows_bookworm() {
 	VM_BOOT_ROOT=$prot_disk VM_BOOT_SNAPSHOT=off EVFIO_VM_TIMEOUT=${EVFIO_VM_PROTECTED_TIMEOUT:-$prot_timeout} \
 		vm_boot protected "$W/pristine.initrd" init=/sbin/evfio-guest-protected-root $prot_append &
 	prot_pid=$!
+	# Scenario 10 (tests/vm/rows-workflow.sh): list, add, apply on a booted guest, in the background too.
+	workflow_start
 
 	# Scenario 8: the Debian package. scripts/deb/test-install.sh installs it with dpkg -i into an
 	# overlay of the cached rootfs (the update-initramfs trigger), writes the by-address config,
@@ -697,6 +706,9 @@ rows_bookworm() {
 		VM_BOOT_ROOT=$prot_disk boot_and_check protected-next "$W/protected-next.initrd" "" "vfio-pci vfio-pci nvme"
 	fi
 	hwchange_checks
+
+	# Scenario 10: what the workflow guest reported, then its reboot.
+	workflow_finish
 
 	# Serial logs of the latest run (kernel timestamps) for tests/bench/vm-boot-cost.sh.
 	logs=$EVFIO_VM_CACHE/logs
