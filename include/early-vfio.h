@@ -404,6 +404,17 @@ int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 int evfio_protect_scan_fstab(const struct evfio_sysfs *fs, struct evfio_log *log,
 			     struct evfio_protlist *l);
 int evfio_protect_add(struct evfio_protlist *l, const char *bdf, const char *why);
+
+/* One line of /proc/self/mountinfo, its fields unescaped. */
+struct evfio_mount {
+	char point[256];
+	char devnum[32];	/* "8:1"; "0:N" for btrfs, ZFS, the network */
+	char fstype[32];
+	char source[256];
+};
+bool evfio_mountinfo_line(char *line, struct evfio_mount *m);
+/* Undo the octal escapes of mountinfo and /proc/swaps (\040 a space). */
+void evfio_unescape_octal(char *s);
 /* Add the entries of a recorded list (root-relative path). */
 int evfio_protect_load(const struct evfio_sysfs *fs, const char *path,
 		       struct evfio_protlist *l);

@@ -401,6 +401,18 @@ static const char *unit_what(const struct edit *e, size_t i)
 
 /* The new config in c->cfg, every device matched against it and reviewed
  * as check does; returns check's errors (devices the system needs). */
+/* Replace the config with text; EVFIO_EXIT_FAILURE, said, when it cannot be. */
+static int write_config(struct evfio_ctx *c, const struct evfio_opts *o,
+			const struct evfio_conftext *t, const char *text)
+{
+	int r = evfio_conf_write(o->config, t, text);
+
+	if (r >= 0)
+		return 0;
+	ev_err(&c->log, "%s: cannot write it: %s; not changed", o->config, strerror(-r));
+	return EVFIO_EXIT_FAILURE;
+}
+
 static int review(struct edit *e, const char *text)
 {
 	struct evfio_ctx *c = e->c;
@@ -631,12 +643,9 @@ int evfio_cmd_add(struct evfio_ctx *c, struct evfio_opts *o)
 		r = EVFIO_EXIT_CONFIG;
 		goto out;
 	}
-	r = evfio_conf_write(o->config, &t, text);
-	if (r < 0) {
-		ev_err(&c->log, "%s: cannot write it: %s; not changed", o->config, strerror(-r));
-		r = EVFIO_EXIT_FAILURE;
+	r = write_config(c, o, &t, text);
+	if (r)
 		goto out;
-	}
 	for (size_t u = 0; u < e.n_units; u++) {
 		struct unit *un = &e.units[u];
 
@@ -781,12 +790,9 @@ int evfio_cmd_remove(struct evfio_ctx *c, struct evfio_opts *o)
 		r = EVFIO_EXIT_FAILURE;
 		goto out;
 	}
-	r = evfio_conf_write(o->config, &t, text);
-	if (r < 0) {
-		ev_err(&c->log, "%s: cannot write it: %s; not changed", o->config, strerror(-r));
-		r = EVFIO_EXIT_FAILURE;
+	r = write_config(c, o, &t, text);
+	if (r)
 		goto out;
-	}
 	evfio_config_free(&c->cfg);
 	r = evfio_config_load_string(&c->cfg, o->config, text, &c->log);
 	if (r < 0) {

@@ -259,54 +259,25 @@ static void disks_under(const struct evfio_sysfs *fs, struct evfio_inventory *in
 	note_mount(inv, name, what);
 }
 
-/* Undo the octal escapes of mountinfo and /proc/swaps (\040 a space). */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + s[3] - '0');
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
 /* One mountinfo line: "36 1 8:1 / /boot rw - ext4 /dev/sda1 rw": the
  * block device it is on, by MAJ:MIN or (btrfs and others report 0:N) by
  * its source. */
 static void one_mount(const struct evfio_sysfs *fs, struct evfio_inventory *inv,
 		      char *line)
 {
-	char *f[5], *sep, *save = NULL, *fstype, *source;
 	char name[EVFIO_NAME_MAX], path[64], what[300];
-	int n = 0;
+	struct evfio_mount m;
 
-	sep = strstr(line, " - ");
-	if (!sep)
+	if (!evfio_mountinfo_line(line, &m))
 		return;
-	*sep = '\0';
-	for (char *t = strtok_r(line, " ", &save); t && n < 5; t = strtok_r(NULL, " ", &save))
-		f[n++] = t;
-	save = NULL;
-	fstype = strtok_r(sep + 3, " \n", &save);
-	source = fstype ? strtok_r(NULL, " \n", &save) : NULL;
-	if (n < 5 || !source)
-		return;
-	unescape(f[4]);
-	unescape(source);
 	name[0] = '\0';
-	if (strncmp(f[2], "0:", 2) && strspn(f[2], "0123456789:") == strlen(f[2]) &&
-	    snprintf(path, sizeof(path), "sys/dev/block/%s", f[2]) < (int)sizeof(path) &&
+	if (strncmp(m.devnum, "0:", 2) && strspn(m.devnum, "0123456789:") == strlen(m.devnum) &&
+	    snprintf(path, sizeof(path), "sys/dev/block/%s", m.devnum) < (int)sizeof(path) &&
 	    evfio_sysfs_link_name(fs, path, name, sizeof(name)) < 0)
 		name[0] = '\0';
-	if (!name[0] && !evfio_block_name(fs, source, name, sizeof(name)))
+	if (!name[0] && !evfio_block_name(fs, m.source, name, sizeof(name)))
 		return;
-	snprintf(what, sizeof(what), "%.200s (%s)", f[4], name);
+	snprintf(what, sizeof(what), "%.200s (%s)", m.point, name);
 	disks_under(fs, inv, name, what, 0);
 }
 
@@ -325,7 +296,7 @@ static void scan_mounts(const struct evfio_sysfs *fs, struct evfio_inventory *in
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, " \t\n")] = '\0';
-		unescape(line);
+		evfio_unescape_octal(line);
 		if (strncmp(line, "/dev/", 5) || !evfio_block_name(fs, line, name, sizeof(name)))
 			continue;	/* the header, or a swap file */
 		snprintf(what, sizeof(what), "[swap] (%s)", name);

@@ -456,8 +456,7 @@ static bool name_of_devpath(const struct evfio_sysfs *fs, const char *dev,
 	return true;
 }
 
-/* Undo mountinfo's octal escapes (\040 for a space). */
-static void unescape(char *s)
+void evfio_unescape_octal(char *s)
 {
 	char *w = s;
 
@@ -516,14 +515,7 @@ static int add_zpool(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 	return found;
 }
 
-struct mount {
-	char point[256];
-	char devnum[32];
-	char fstype[32];
-	char source[256];
-};
-
-static bool parse_mountinfo_line(char *line, struct mount *m)
+bool evfio_mountinfo_line(char *line, struct evfio_mount *m)
 {
 	char *f[10], *sep, *save = NULL;
 	int n = 0;
@@ -542,8 +534,8 @@ static bool parse_mountinfo_line(char *line, struct mount *m)
 	f[6] = f[5] ? strtok_r(NULL, " \n", &save) : NULL;
 	if (!f[5] || !f[6])
 		return false;
-	unescape(f[4]);
-	unescape(f[6]);
+	evfio_unescape_octal(f[4]);
+	evfio_unescape_octal(f[6]);
 	snprintf(m->point, sizeof(m->point), "%s", f[4]);
 	snprintf(m->devnum, sizeof(m->devnum), "%s", f[2]);
 	snprintf(m->fstype, sizeof(m->fstype), "%s", f[5]);
@@ -609,13 +601,13 @@ static int scan_mounts(const struct evfio_sysfs *fs, struct evfio_log *log,
 		       struct evfio_protlist *l)
 {
 	char line[2048], why[sizeof(l->v->why)];
-	struct mount m;
+	struct evfio_mount m;
 	FILE *f = evfio_sysfs_fopen(fs, "proc/self/mountinfo");
 
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (!parse_mountinfo_line(line, &m))
+		if (!evfio_mountinfo_line(line, &m))
 			continue;
 		/* major 0 without a pool or a server: proc, tmpfs, overlay... */
 		if (!strncmp(m.devnum, "0:", 2) && strcmp(m.fstype, "btrfs") &&
@@ -642,7 +634,7 @@ static void scan_swaps(const struct evfio_sysfs *fs, struct evfio_log *log,
 		char *dev = line, why[sizeof(l->v->why)];
 
 		dev[strcspn(dev, " \t\n")] = '\0';
-		unescape(dev);
+		evfio_unescape_octal(dev);
 		if (strncmp(dev, "/dev/", 5))
 			continue;	/* header, or a swap file: on a mount above */
 		snprintf(why, sizeof(why), "swap (%.100s)", dev);
@@ -726,8 +718,8 @@ static int scan_fstab(const struct evfio_sysfs *fs, struct evfio_log *log,
 		if (has_option(opts, "noauto") || has_option(opts, "nofail") ||
 		    has_option(opts, "bind"))
 			continue;
-		unescape(spec);
-		unescape(file);
+		evfio_unescape_octal(spec);
+		evfio_unescape_octal(file);
 		if (!strcmp(type, "swap"))
 			snprintf(why, sizeof(why), "swap in /etc/fstab (%.100s)", spec);
 		else
