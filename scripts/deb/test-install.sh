@@ -17,6 +17,8 @@
 # Environment (tests/vm/run.sh boots the images this saves):
 #   EVFIO_DEB_CONF=FILE  the config written after the install checks (default: one section
 #                        by address; the chroot's hook only checks its syntax)
+#   EVFIO_DEB_FSTAB=FILE the chroot's /etc/fstab (a debootstrap tree has none, and an image
+#                        built in a chroot without one refuses storage sections at boot)
 #   EVFIO_DEB_SAVE=DIR   copy the images to DIR: configured.initrd (with that config) and
 #                        purged.initrd (after dpkg --purge)
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
@@ -78,6 +80,8 @@ dpkg_run() { # LOG ARGS...: dpkg in the chroot, its output shown on failure
 uinit_run() { # LOG: update-initramfs -u in the chroot, its output shown on failure
 	in_root update-initramfs -u >"$1" 2>&1 || { cat "$1"; return 1; }
 }
+
+if [ -n "${EVFIO_DEB_FSTAB:-}" ]; then install -m 0644 "$EVFIO_DEB_FSTAB" "$root/etc/fstab"; fi
 
 kver=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)
 img=/boot/initrd.img-$kver

@@ -115,6 +115,14 @@ vm_kver() { find "$1/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort 
 # VM_BACKPORTS=1 the one with the $VM_SUITE-backports kernel, see scripts/vm-rootfs.sh) with
 # early-vfio installed and the guest check as init, the root disk image, and the empty data disks.
 # Sets VM_TREE and VM_KVER.
+# The guest's /etc/fstab: its root by its controller's path, as an image builder knows it. In a
+# chroot the hook's record protects 00:1f.2 from this line (the guest itself mounts root by UUID);
+# a chroot without one is "system unknown" and storage sections are refused at boot.
+vm_fstab()
+{
+	printf '/dev/disk/by-path/pci-%s-ata-1 / ext4 defaults 0 1\n' "$VM_BOOT_ADDR"
+}
+
 vm_setup()
 {
 	local rootfs t0 suite=${VM_SUITE:-bookworm} bpo=${VM_BACKPORTS:-0}
@@ -127,9 +135,7 @@ vm_setup()
 	vm_install_project "$VM_TREE"
 	vm_install_guest_scripts "$VM_TREE"
 	rm -f "$VM_TREE/etc/early-vfio.conf"	# every build sets (or removes) its own config
-	# The guest's root by its controller's path, as an image builder knows it: in the chroot the
-	# hook's record protects 00:1f.2 from this line (the guest itself mounts root by UUID).
-	printf '/dev/disk/by-path/pci-%s-ata-1 / ext4 defaults 0 1\n' "$VM_BOOT_ADDR" >"$VM_TREE/etc/fstab"
+	vm_fstab >"$VM_TREE/etc/fstab"
 	VM_KVER=$(vm_kver "$VM_TREE")
 	if [ -z "$VM_KVER" ] || [ ! -f "$VM_TREE/boot/vmlinuz-$VM_KVER" ]; then
 		vm_die "no kernel in $VM_TREE"

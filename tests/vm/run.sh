@@ -507,10 +507,11 @@ rows_bookworm() {
 	fi
 	if [ -n "$deb" ]; then
 		deb_rootfs=$("$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE")
+		vm_fstab >"$W/deb-fstab"
 		(
 			t0=$(vm_now)
 			rc=0
-			EVFIO_DEB_CONF=$scen/by-address.conf EVFIO_DEB_SAVE=$deb_images TMPDIR=$W \
+			EVFIO_DEB_CONF=$scen/by-address.conf EVFIO_DEB_FSTAB=$W/deb-fstab EVFIO_DEB_SAVE=$deb_images TMPDIR=$W \
 				vm_run_logged "$W/deb-test.log" "$EVFIO_TOP/scripts/deb/test-install.sh" "$deb" "$deb_rootfs" ||
 				rc=$?
 			echo "$(($(vm_now) - t0))" >"$W/deb-test.time"
