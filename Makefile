@@ -57,8 +57,10 @@ INSTALL_BIN   := early-vfio
 endif
 
 static: early-vfio-static
+# Building the libraries needs their Debian sources: `make deps` fetches them (apt-get source);
+# from here the script only builds from what is already there (NO_APT=1) and says what is missing.
 $(STATIC_DIR)/.stamp: scripts/build-static-deps.sh
-	scripts/build-static-deps.sh
+	NO_APT=1 scripts/build-static-deps.sh
 # the static headers come first: Debian's pci/config.h (from pkg-config's -I)
 # enables DNS, hwdb and libkmod, which the static libpci is built without
 early-vfio-static: $(SRC) $(HDR) $(STATIC_DIR)/.stamp
@@ -108,8 +110,10 @@ check-bench: all early-vfio-static
 	tests/bench/check.sh ./early-vfio
 	tests/bench/size.sh ./early-vfio-static
 
+# the only targets that run apt-get: packages, then the static libraries' Debian sources
 deps:
 	scripts/install-deps.sh
+	scripts/build-static-deps.sh
 
 check: deps
 	$(MAKE) CI=true all

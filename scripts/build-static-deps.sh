@@ -121,7 +121,7 @@ ensure_deb_src() {
 	   [ -n "$(apt-cache showsrc pciutils 2>/dev/null)" ]; then
 		return 0
 	fi
-	[ "${NO_APT:-0}" = 1 ] && die "no deb-src entry and NO_APT=1"
+	[ "${NO_APT:-0}" = 1 ] && die "no deb-src entry (NO_APT=1): run 'make deps' as root, or build the dynamic binary (make STATIC=no install)"
 	if ! have_deb_src; then
 		# shellcheck disable=SC2046 # three words wanted
 		set -- $(host_mirror)
@@ -156,7 +156,7 @@ ensure_build_deps() {
 			need="$need $p"
 	done
 	[ -z "$need" ] && return 0
-	[ "${NO_APT:-0}" = 1 ] && die "missing build dependencies:$need (NO_APT=1)"
+	[ "${NO_APT:-0}" = 1 ] && die "missing build dependencies:$need (NO_APT=1): run 'make deps' as root"
 	log "installing build dependencies:$need"
 	# shellcheck disable=SC2086 # a list of package names
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >&2
@@ -220,6 +220,8 @@ fetch() { # package version dir
 	if [ -d "$3" ] && [ -f "$3/.evfio-version" ] && [ "$(cat "$3/.evfio-version")" = "$2" ]; then
 		return 0
 	fi
+	[ "${NO_APT:-0}" = 1 ] &&
+		die "no source of $1 $2 in $src (NO_APT=1): run 'make deps' as root to fetch it, or build the dynamic binary (make STATIC=no install)"
 	rm -rf "$3"
 	log "apt-get source $1=$2"
 	(cd "$src" && apt-get source -qq -o APT::Sandbox::User=root --only-source "$1=$2" >"$src/apt-source-$1.log" 2>&1) ||

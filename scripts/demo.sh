@@ -22,6 +22,9 @@ if [ -x "$top/scripts/install-deps.sh" ]; then
 	done
 fi
 vm_check_tools 1 || vm_die "could not install the host tools the demo needs"
+# The static binary the guest gets (make install) is built from Debian's sources of libpci and
+# libkmod, fetched here (make deps does the same); make itself never runs apt.
+"$top/scripts/build-static-deps.sh" >&2 || vm_die "building the static libpci/libkmod failed"
 if [ -z "${EVFIO_VM_BINARY:-}" ] && ! make -s -C "$top" early-vfio >/dev/null; then
 	vm_die "building early-vfio failed (build dependencies: make deps)"
 fi
