@@ -289,13 +289,17 @@ static bool uevent_pair(const char *v, size_t len, uint16_t *a, uint16_t *b)
 static bool ident_from_uevent(const struct evfio_sysfs *fs, struct evfio_dev *d,
 			      unsigned int need)
 {
-	char path[128], buf[512];
+	static const char dir[] = "sys/bus/pci/devices/";
+	char path[sizeof(dir) + EVFIO_BDF_LEN + 8], buf[512];
 	bool cls = false, ids = false, sub = false;
 	uint32_t class = 0;
 	char *line, *save = NULL;
 
-	if (evfio_dev_path(path, sizeof(path), d->bdf, "uevent") ||
-	    evfio_sysfs_read(fs, path, buf, sizeof(buf)) <= 0)
+	/* evfio_dev_path's path, without a printf per function */
+	memcpy(path, dir, sizeof(dir) - 1);
+	memcpy(path + sizeof(dir) - 1, d->bdf, EVFIO_BDF_LEN - 1);
+	memcpy(path + sizeof(dir) - 1 + EVFIO_BDF_LEN - 1, "/uevent", sizeof("/uevent"));
+	if (evfio_sysfs_read(fs, path, buf, sizeof(buf)) <= 0)
 		return false;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t len = strlen(line);
@@ -317,21 +321,43 @@ static bool ident_from_uevent(const struct evfio_sysfs *fs, struct evfio_dev *d,
 	return true;
 }
 
+/* A sysfs PCI name, "dddd:bb:ss.f", parsed by hand: the scan does this for
+ * every function, and sscanf was a fifth of its instructions. */
 static bool parse_bdf(const char *name, struct evfio_ident *id)
 {
-	unsigned int dom, bus, slot, func;
-	char end;
+	uint32_t dom, bus, slot;
 
-	if (strlen(name) != 12 ||
-	    sscanf(name, "%4x:%2x:%2x.%1u%c", &dom, &bus, &slot, &func, &end) != 4 ||
-	    slot > 0x1f || func > 7)
+	if (strlen(name) != 12 || name[4] != ':' || name[7] != ':' || name[10] != '.' ||
+	    name[11] < '0' || name[11] > '7' || !uevent_hex(name, 4, 4, &dom) ||
+	    !uevent_hex(name + 5, 2, 2, &bus) || !uevent_hex(name + 8, 2, 2, &slot) ||
+	    slot > 0x1f)
 		return false;
 	memset(id, 0, sizeof(*id));
 	id->domain = dom;
 	id->bus = bus;
 	id->slot = slot;
-	id->func = func;
+	id->func = (unsigned int)(name[11] - '0');
 	return true;
+}
+
+/* The canonical "dddd:bb:ss.f" (lower-case hex) of a parsed address. */
+static void format_bdf(const struct evfio_ident *id, char bdf[EVFIO_BDF_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	bdf[0] = hex[(id->domain >> 12) & 15];
+	bdf[1] = hex[(id->domain >> 8) & 15];
+	bdf[2] = hex[(id->domain >> 4) & 15];
+	bdf[3] = hex[id->domain & 15];
+	bdf[4] = ':';
+	bdf[5] = hex[(id->bus >> 4) & 15];
+	bdf[6] = hex[id->bus & 15];
+	bdf[7] = ':';
+	bdf[8] = hex[(id->slot >> 4) & 1];
+	bdf[9] = hex[id->slot & 15];
+	bdf[10] = '.';
+	bdf[11] = (char)('0' + (id->func & 7));
+	bdf[12] = '\0';
 }
 
 struct scanner {
@@ -372,8 +398,7 @@ static int scan_one(struct scanner *s, const char *name, bool forced)
 	memset(&d, 0, sizeof(d));
 	if (!parse_bdf(name, &d.id))
 		return 0;
-	snprintf(d.bdf, sizeof(d.bdf), "%04x:%02x:%02x.%u", d.id.domain & 0xffff,
-		 d.id.bus & 0xff, d.id.slot & 0x1f, d.id.func & 7);
+	format_bdf(&d.id, d.bdf);
 	/* pass 1 without libpci when uevent serves, and no libpci device at
 	 * all for the functions the command does not keep */
 	if (!(s->how->need & EVFIO_SCAN_DSN) && !forced && s->how->keep &&
