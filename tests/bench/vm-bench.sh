@@ -19,22 +19,39 @@
 # each): far less noisy than TCG wall time, slower to boot.
 #
 # Usage: EVFIO_VM_CACHE=/work/vmcache tests/bench/vm-bench.sh   (root; the VM test's tools)
-# Logs and the table stay in $EVFIO_VM_CACHE/bench-vm/<time>/.
+# Logs and the table stay in $EVFIO_VM_CACHE/bench-vm/<time>/. KEEP=1 keeps the work directory
+# (images included); BENCH_VM_REUSE=THAT-DIR boots its images again without building anything;
+# BENCH_VM_APPEND="..." adds kernel parameters (e.g. early-vfio.debug); BENCH_VM_WAYS="evfio"
+# boots only some ways.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 EVFIO_TOP=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/vm/lib.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
 . "$EVFIO_TOP/tests/vm/lib.sh"
 BOOTS=${BENCH_VM_BOOTS:-5}
-WAYS=(none seed evfio)
+read -r -a WAYS <<<"${BENCH_VM_WAYS:-none seed evfio}"
 scen=$EVFIO_TOP/tests/vm/scenarios
 
 vm_check_tools "${INSTALL:-0}" || exit 1
-vm_workdir_new
 out=$EVFIO_VM_CACHE/bench-vm/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-vm_setup
+if [ -n "${BENCH_VM_REUSE:-}" ]; then
+	# boot the images of an earlier run again (its KEEP=1 work directory), nothing rebuilt
+	VM_WORK=$(realpath "$BENCH_VM_REUSE")
+	VM_TREE=$VM_WORK/tree
+	VM_KVER=$(find "$VM_TREE/boot" -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+	for w in "${WAYS[@]}"; do
+		[ -f "$VM_WORK/$w.initrd" ] || vm_die "BENCH_VM_REUSE: no $VM_WORK/$w.initrd"
+	done
+	build=0
+else
+	vm_workdir_new
+	vm_setup
+	build=1
+fi
 
+# the three images, from the one guest tree: markers in all, the seed's script or early-vfio's config
+build_images() {
 itop=$VM_TREE/usr/share/initramfs-tools/scripts/init-top
 mods=$VM_TREE/etc/initramfs-tools/modules
 install -m 0755 "$scen/mark-init-top-begin" "$itop/0-evfio-mark-begin"
@@ -55,6 +72,8 @@ cp "$VM_WORK/modules.orig" "$mods"
 printf '# tests/bench/vm-bench.sh: one NVMe drive by address\n[nvme-a]\naddress = 00:04.0\n' >"$VM_WORK/evfio.conf"
 vm_set_config "$VM_WORK/evfio.conf"
 vm_update_initramfs evfio || vm_die "update-initramfs (evfio) failed"
+}
+[ "$build" = 0 ] || build_images
 
 if [ "${BENCH_VM_ICOUNT:-0}" = 1 ]; then
 	VM_QEMU_EXTRA="${VM_QEMU_EXTRA:-} -icount shift=0"
@@ -83,7 +102,8 @@ printf 'way\tboot\tbegin_udev_ms\tbegin_evfirst_ms\tbegin_evlast_ms\tev_span_ms\
 for ((i = 1; i <= BOOTS; i++)); do
 	for w in "${WAYS[@]}"; do
 		name=$w.$i
-		vm_boot "$name" "$VM_WORK/$w.initrd" init=/sbin/evfio-guest-bench >/dev/null 2>&1 ||
+		# shellcheck disable=SC2086 # BENCH_VM_APPEND: words for the kernel command line
+		vm_boot "$name" "$VM_WORK/$w.initrd" init=/sbin/evfio-guest-bench ${BENCH_VM_APPEND:-} >/dev/null 2>&1 ||
 			vm_log "boot $name: QEMU status $?"
 		cp "$VM_WORK/$name.serial" "$out/"
 		read -r bu bf bl span tail bv < <(figures "$VM_WORK/$name.serial")
