@@ -36,7 +36,7 @@ SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
 .PHONY: fuzz all asan check check-unit check-integration check-vm check-lint \
-        deps demo install clean
+        deps demo install clean bench bench-vm check-bench
 
 all: early-vfio
 
@@ -105,6 +105,11 @@ demo:
 
 bench: all
 	tests/bench/run.sh
+
+# not in make check (~10 min of TCG boots): the boot cost of early-vfio against the seed's
+# init-top script and no early binding (tests/bench/vm-bench.sh; EVFIO_VM_CACHE as for check-vm)
+bench-vm: all early-vfio-static
+	tests/bench/vm-bench.sh
 
 check-bench: all early-vfio-static
 	tests/bench/check.sh ./early-vfio

@@ -5,7 +5,7 @@
 set -eu
 
 build="build-essential pkg-config libpci-dev libkmod-dev libinih-dev pciutils"
-test="libcmocka-dev shellcheck python3 valgrind clang libclang-rt-dev dpkg-dev file lintian zsh"
+test="libcmocka-dev shellcheck python3 valgrind strace clang libclang-rt-dev dpkg-dev file lintian zsh"
 vm="qemu-system-x86 debootstrap e2fsprogs cpio zstd xz-utils util-linux initramfs-tools file binutils dpkg-dev"
 
 case "${1:-all}" in

@@ -8,7 +8,15 @@
  * function gets only what matching needs (ids and class, one libpci device
  * at a time, freed at once); the few that a command keeps get the rest
  * (IOMMU group, driver, override, names).  Memory stays proportional to the
- * devices kept, not to the devices present. */
+ * devices kept, not to the devices present.
+ *
+ * Pass 1 reads one file per function, its uevent, which carries the ids, the
+ * class and the subsystem ids in one read (libpci would open vendor, device,
+ * class and, for 4-part ids, subsystem_vendor and subsystem_device, each
+ * after formatting its full path).  libpci stays the reader of everything
+ * else, for the kept functions: attributes, config space (DSN, header type),
+ * names; and of pass 1 too where uevent cannot serve (no uevent, a value it
+ * lacks, or Device Serial Number selectors, which need config space). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -235,21 +243,121 @@ static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
 		snprintf(d->dev_name, sizeof(d->dev_name), "%s", s);
 }
 
+/* "PCI_ID=8086:2922": the value after KEY, as at most max hex digits. */
+static bool uevent_hex(const char *v, size_t len, unsigned int max, uint32_t *out)
+{
+	uint32_t x = 0;
+
+	if (len == 0 || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int c = v[i], h;
+
+		if (c >= '0' && c <= '9')
+			h = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			h = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			h = c - 'A' + 10;
+		else
+			return false;
+		x = x << 4 | (uint32_t)h;
+	}
+	*out = x;
+	return true;
+}
+
+/* "VVVV:DDDD" into two 16-bit ids. */
+static bool uevent_pair(const char *v, size_t len, uint16_t *a, uint16_t *b)
+{
+	const char *colon = memchr(v, ':', len);
+	uint32_t x, y;
+
+	if (!colon || !uevent_hex(v, (size_t)(colon - v), 4, &x) ||
+	    !uevent_hex(colon + 1, len - (size_t)(colon - v) - 1, 4, &y))
+		return false;
+	*a = (uint16_t)x;
+	*b = (uint16_t)y;
+	return true;
+}
+
+/* Pass 1 from the function's uevent, as the kernel's pci_uevent() writes it:
+ * PCI_CLASS=%04X (the 24-bit class), PCI_ID=%04X:%04X,
+ * PCI_SUBSYS_ID=%04X:%04X, PCI_SLOT_NAME, MODALIAS, DRIVER= when bound.
+ * One open.  False when the file is missing or lacks a value pass 1 needs:
+ * the caller then asks libpci. */
+static bool ident_from_uevent(const struct evfio_sysfs *fs, struct evfio_dev *d,
+			      unsigned int need)
+{
+	static const char dir[] = "sys/bus/pci/devices/";
+	char path[sizeof(dir) + EVFIO_BDF_LEN + 8], buf[512];
+	bool cls = false, ids = false, sub = false;
+	uint32_t class = 0;
+	char *line, *save = NULL;
+
+	/* evfio_dev_path's path, without a printf per function */
+	memcpy(path, dir, sizeof(dir) - 1);
+	memcpy(path + sizeof(dir) - 1, d->bdf, EVFIO_BDF_LEN - 1);
+	memcpy(path + sizeof(dir) - 1 + EVFIO_BDF_LEN - 1, "/uevent", sizeof("/uevent"));
+	if (evfio_sysfs_read(fs, path, buf, sizeof(buf)) <= 0)
+		return false;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t len = strlen(line);
+
+		if (!strncmp(line, "PCI_CLASS=", 10))
+			cls = uevent_hex(line + 10, len - 10, 6, &class);
+		else if (!strncmp(line, "PCI_ID=", 7))
+			ids = uevent_pair(line + 7, len - 7, &d->id.vendor, &d->id.device);
+		else if (!strncmp(line, "PCI_SUBSYS_ID=", 14))
+			sub = uevent_pair(line + 14, len - 14, &d->id.subvendor,
+					  &d->id.subdevice);
+	}
+	if (!cls || !ids || ((need & EVFIO_SCAN_SUBSYS) && !sub))
+		return false;
+	/* what libpci's pass 1 gives, no more: the matcher sees the same */
+	d->id.class = need & EVFIO_SCAN_PROGIF ? class : class & ~0xffu;
+	if (!(need & EVFIO_SCAN_SUBSYS))
+		d->id.subvendor = d->id.subdevice = 0;
+	return true;
+}
+
+/* A sysfs PCI name, "dddd:bb:ss.f", parsed by hand: the scan does this for
+ * every function, and sscanf was a fifth of its instructions. */
 static bool parse_bdf(const char *name, struct evfio_ident *id)
 {
-	unsigned int dom, bus, slot, func;
-	char end;
+	uint32_t dom, bus, slot;
 
-	if (strlen(name) != 12 ||
-	    sscanf(name, "%4x:%2x:%2x.%1u%c", &dom, &bus, &slot, &func, &end) != 4 ||
-	    slot > 0x1f || func > 7)
+	if (strlen(name) != 12 || name[4] != ':' || name[7] != ':' || name[10] != '.' ||
+	    name[11] < '0' || name[11] > '7' || !uevent_hex(name, 4, 4, &dom) ||
+	    !uevent_hex(name + 5, 2, 2, &bus) || !uevent_hex(name + 8, 2, 2, &slot) ||
+	    slot > 0x1f)
 		return false;
 	memset(id, 0, sizeof(*id));
 	id->domain = dom;
 	id->bus = bus;
 	id->slot = slot;
-	id->func = func;
+	id->func = (unsigned int)(name[11] - '0');
 	return true;
+}
+
+/* The canonical "dddd:bb:ss.f" (lower-case hex) of a parsed address. */
+static void format_bdf(const struct evfio_ident *id, char bdf[EVFIO_BDF_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	bdf[0] = hex[(id->domain >> 12) & 15];
+	bdf[1] = hex[(id->domain >> 8) & 15];
+	bdf[2] = hex[(id->domain >> 4) & 15];
+	bdf[3] = hex[id->domain & 15];
+	bdf[4] = ':';
+	bdf[5] = hex[(id->bus >> 4) & 15];
+	bdf[6] = hex[id->bus & 15];
+	bdf[7] = ':';
+	bdf[8] = hex[(id->slot >> 4) & 1];
+	bdf[9] = hex[id->slot & 15];
+	bdf[10] = '.';
+	bdf[11] = (char)('0' + (id->func & 7));
+	bdf[12] = '\0';
 }
 
 struct scanner {
@@ -285,12 +393,20 @@ static int scan_one(struct scanner *s, const char *name, bool forced)
 	struct evfio_dev d;
 	jmp_buf env;
 	volatile int r = 0;
+	volatile bool keep = false;
 
 	memset(&d, 0, sizeof(d));
 	if (!parse_bdf(name, &d.id))
 		return 0;
-	snprintf(d.bdf, sizeof(d.bdf), "%04x:%02x:%02x.%u", d.id.domain & 0xffff,
-		 d.id.bus & 0xff, d.id.slot & 0x1f, d.id.func & 7);
+	format_bdf(&d.id, d.bdf);
+	/* pass 1 without libpci when uevent serves, and no libpci device at
+	 * all for the functions the command does not keep */
+	if (!(s->how->need & EVFIO_SCAN_DSN) && !forced && s->how->keep &&
+	    ident_from_uevent(s->fs, &d, s->how->need)) {
+		if (!s->how->keep(s->fs, &d, s->how->data))
+			return 0;
+		keep = true;	/* decided: libpci only for the details */
+	}
 	scan_env = &env;
 	if (setjmp(env)) {
 		ev_warn(scan_log, "%s: unreadable in sysfs, skipped", d.bdf);
@@ -305,8 +421,13 @@ static int scan_one(struct scanner *s, const char *name, bool forced)
 		scan_env = prev;
 		return -ENOMEM;
 	}
-	fill_ident(p, &d, s->how->need);
-	if (forced || !s->how->keep || s->how->keep(s->fs, &d, s->how->data)) {
+	if (keep)
+		/* fill_details takes the rest; the libpci reads also check
+		 * that the attributes are there and readable */
+		pci_fill_info(p, PCI_FILL_IDENT | PCI_FILL_CLASS);
+	else
+		fill_ident(p, &d, s->how->need);
+	if (keep || forced || !s->how->keep || s->how->keep(s->fs, &d, s->how->data)) {
 		fill_details(s->fs, s->pacc, p, &d, s->how);
 		d.group_only = forced;
 		r = push(s, &d);

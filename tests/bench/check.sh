@@ -5,7 +5,9 @@
 # wall time) of `early-vfio bind --dry-run` and `early-vfio status` on the synthetic N=1000
 # tree (tests/bench/tree.sh, cached in .cache/bench) and compares each with the figure
 # recorded in tests/bench/baseline.txt: a case fails when it grows by more than the margin
-# recorded there (margin_pct).  Prints each figure either way, then "N passed, N failed".
+# recorded there (margin_pct), and counts the files bind --dry-run opens per function that no
+# section selects (tests/bench/opens.sh, strace), which may not exceed opens.unselected_max.
+# Prints each figure either way, then "N passed, N failed".
 # --record writes the current figures into baseline.txt (after an intended change; commit it
 # with the reason).  Takes ~10 s (plus ~20 s the first time, to generate the tree).
 #
@@ -26,8 +28,8 @@ N=1000
 PASSED=0
 FAILED=0
 
-if ! command -v valgrind >/dev/null; then
-	echo "FAIL: valgrind is not installed (apt-get install valgrind)"
+if ! command -v valgrind >/dev/null || ! command -v strace >/dev/null; then
+	echo "FAIL: valgrind or strace is not installed (apt-get install valgrind strace)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
@@ -88,6 +90,25 @@ for c in bind-dry status; do
 	fi
 done
 
+# Files opened per function that no section selects (tests/bench/opens.sh, strace): the scan
+# reads such a function's uevent and nothing else; only the functions a section may select get
+# libpci's detailed reads.  A budget in opens, not instructions: it is what the boot pays in
+# path walks on a real sysfs, and it does not move with the toolchain.
+OPENS_MAX=$(get opens.unselected_max)
+OPENS_MAX=${OPENS_MAX:-2}
+if [ "$RECORD" != 1 ]; then
+	o=$("$HERE/opens.sh" "$T" "$BIN" --sysroot "$T" --config "$T/early-vfio.conf" bind --dry-run 2>&1)
+	max=$(printf '%s\n' "$o" | sed -n 's/.*per_unselected_max=\([0-9]*\).*/\1/p')
+	msg="opens per unselected function at N=$N (bind-dry): ${max:-?} at most (budget $OPENS_MAX; $o)"
+	if [ -n "$max" ] && [ "$max" -le "$OPENS_MAX" ]; then
+		echo "PASS: $msg"
+		PASSED=$((PASSED + 1))
+	else
+		echo "FAIL: $msg"
+		FAILED=$((FAILED + 1))
+	fi
+fi
+
 if [ "$RECORD" = 1 ] && [ "$FAILED" = 0 ]; then
 	{
 		echo "# tests/bench/baseline.txt - written by tests/bench/check.sh --record; read by check.sh (make check)."
@@ -98,6 +119,7 @@ if [ "$RECORD" = 1 ] && [ "$FAILED" = 0 ]; then
 		echo "margin_pct=$MARGIN"
 		echo "instr.bind-dry=${NOW[bind-dry]}"
 		echo "instr.status=${NOW[status]}"
+		echo "opens.unselected_max=$OPENS_MAX"
 		echo "recorded=$(date -u +%Y-%m-%d) $("$BIN" --version 2>/dev/null | head -n 1), libpci $(dpkg-query -W -f '${Version}' libpci3 2>/dev/null), libc $(dpkg-query -W -f '${Version}' libc6 2>/dev/null)"
 	} >"$BASE"
 	echo "recorded: bind-dry $(printf "%d" "${NOW[bind-dry]}"), status $(printf "%d" "${NOW[status]}") in $BASE"

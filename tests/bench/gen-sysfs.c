@@ -163,8 +163,16 @@ static int add_fn(const struct fn *f)
 	ATTR("irq", "%d\n", 16 + (int)(f->slot % 16));
 	ATTR("enable", "1\n");
 	ATTR("numa_node", "-1\n");
-	ATTR("uevent", "PCI_CLASS=%06X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\n",
-	     f->cls, f->ven, f->dev, f->sven, f->sdev, bdf);
+	/* as the kernel's dev_uevent() + pci_uevent() print it: DRIVER= when bound,
+	 * PCI_CLASS with %04X (a class 01xxxx has 5 digits), MODALIAS last */
+	o = f->drv ? (size_t)snprintf(buf, sizeof(buf), "DRIVER=%s\n", f->drv) : 0;
+	snprintf(buf + o, sizeof(buf) - o,
+		 "PCI_CLASS=%04X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\n"
+		 "MODALIAS=pci:v0000%04Xd0000%04Xsv0000%04Xsd0000%04Xbc%02Xsc%02Xi%02X\n",
+		 f->cls, f->ven, f->dev, f->sven, f->sdev, bdf, f->ven, f->dev, f->sven, f->sdev,
+		 f->cls >> 16, (f->cls >> 8) & 0xff, f->cls & 0xff);
+	puts_(buf, "%s/uevent", d);
+	o = 0;
 	for (int i = 0; i < 13; i++)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o,
 				      "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");

@@ -30,6 +30,9 @@
 #      BENCH_SHELL_INSTR_MAX=1000  BIN=./early-vfio  STATIC=./early-vfio-static ('' = skip)
 #      BENCH_CACHE=.cache/bench
 # Raw results: .cache/bench/results/<time>/results.tsv (and hyperfine JSON, callgrind files).
+# Then tests/bench/floor.sh on the same Ns: CPU time and file opens of bind --dry-run against
+# floor-c (tests/bench/floor.c: vendor and device of each function, nothing else) and the guide
+# loop in dash with the read builtin (tests/bench/baseline-read.sh); its table in floor.txt.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -271,3 +274,8 @@ done
 	"$HERE/report.py" "$RES" "$BIN"
 	echo "measured: $(tr '\n' ';' <"$OUT/version" | sed 's/;$//'); $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 } | tee "$OUT/report.txt"
+
+# the scan against its floor: CPU time and opens beside a C loop that reads vendor and device only
+echo
+echo "floor (tests/bench/floor.sh): CPU time and file opens against the least a vendor:device loop does"
+BIN=$BIN STATIC=$STATIC BENCH_N="$NS" BENCH_FLOOR_GUIDE=0 "$HERE/floor.sh" | tee "$OUT/floor.txt"

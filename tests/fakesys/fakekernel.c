@@ -44,6 +44,9 @@
  *                               600, interruptible by signals) - a driver stuck in probe;
  *                               with FAKE_HANG_HARD=1 signals do not end it (a task in D state)
  *   FAKE_NVME_DEAD=BDF          the nvme driver takes BDF but its controller never becomes live
+ *   FAKE_NVME_READY_MS=MS       a controller the nvme driver takes reads state "connecting" for
+ *                               MS milliseconds, then "live" (a drive's ready delay); every
+ *                               drive's clock starts when the driver takes it
  *   FAKE_VANISH=BDF             the device is hot-removed (its directory, bus link, driver and
  *                               iommu group links deleted) when its driver_override is first
  *                               opened for write, i.e. between scan and bind; open -> ENOENT
@@ -371,9 +374,18 @@ static void put_line(const char *path, const char *s)
 	close(fd);
 }
 
+static unsigned long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
 static void nvme_attach(const char *devdir, const char *bdf)
 {
-	char p[PATH_MAX], v[256];
+	char p[PATH_MAX], l[PATH_MAX], v[256];
+	const char *ready;
 
 	snprintf(p, sizeof(p), "%s/.fakesys/nvme/%s/serial", top, bdf);
 	if (read_small(p, v, sizeof(v)) < 0)
@@ -390,8 +402,42 @@ static void nvme_attach(const char *devdir, const char *bdf)
 	snprintf(p, sizeof(p), "%s/nvme/nvme0/model", devdir);
 	put_line(p, v);
 	snprintf(p, sizeof(p), "%s/nvme/nvme0/state", devdir);
+	ready = getenv("FAKE_NVME_READY_MS");
+	if (ready && !env_has("FAKE_NVME_DEAD", bdf)) {
+		snprintf(v, sizeof(v), "%llu",
+			 (unsigned long long)(mono_ms() + strtoull(ready, NULL, 10)));
+		snprintf(l, sizeof(l), "%s/.fakesys/nvme/%s/live_at", top, bdf);
+		put_line(l, v);
+		put_line(p, "connecting");
+		fk_log("nvme %s: controller nvme0 created, live in %s ms (FAKE_NVME_READY_MS)",
+		       bdf, ready);
+		return;
+	}
 	put_line(p, env_has("FAKE_NVME_DEAD", bdf) ? "connecting" : "live");
 	fk_log("nvme %s: controller nvme0 created", bdf);
+}
+
+/* FAKE_NVME_READY_MS: an open of BDF/nvme/nvme0/state after the drive's time has come finds it
+ * "live" (the time is in .fakesys/nvme/BDF/live_at until then) */
+static void fk_nvme_ready(const char *abs)
+{
+	static const char tail[] = "/nvme/nvme0/state";
+	size_t n = strlen(abs), k = sizeof(tail) - 1;
+	char bdf[64], p[PATH_MAX], v[64];
+	const char *b;
+
+	if (n <= k + 12 || strcmp(abs + n - k, tail))
+		return;
+	b = abs + n - k - 12;
+	if (b[-1] != '/')
+		return;
+	snprintf(bdf, sizeof(bdf), "%.12s", b);
+	snprintf(p, sizeof(p), "%s/.fakesys/nvme/%s/live_at", top, bdf);
+	if (read_small(p, v, sizeof(v)) < 0 || mono_ms() < strtoull(v, NULL, 10))
+		return;
+	unlink(p);
+	put_line(abs, "live");
+	fk_log("nvme %s: controller nvme0 live", bdf);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw);
@@ -813,6 +859,7 @@ static int fk_openat(openat_fn fn, int dirfd, const char *path, int flags, mode_
 	if (!active || !path)
 		return fn(dirfd, path, flags, mode);
 	abs_path(dirfd, path, abs, sizeof(abs));
+	fk_nvme_ready(abs);
 	r = fk_slow_vfio(abs);
 	if (!r)
 		r = fk_open_check(abs, flags);
@@ -834,6 +881,7 @@ static int fk_open(open_fn fn, const char *path, int flags, mode_t mode)
 	if (!active || !path)
 		return fn(path, flags, mode);
 	abs_path(AT_FDCWD, path, abs, sizeof(abs));
+	fk_nvme_ready(abs);
 	r = fk_slow_vfio(abs);
 	if (!r)
 		r = fk_open_check(abs, flags);

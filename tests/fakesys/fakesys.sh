@@ -153,8 +153,12 @@ fs_dev() {
 	printf '1\n' >"$d/enable"
 	printf -- '-1\n' >"$d/numa_node"
 	printf '0\n' >"$d/broken_parity_status"
-	printf 'PCI_CLASS=%s\nPCI_ID=%s\nPCI_SUBSYS_ID=%s\nPCI_SLOT_NAME=%s\n' \
-		"${class^^}" "${ids^^}" "${subsys^^}" "$bdf" >"$d/uevent"
+	# as the kernel prints it (PCI_CLASS=%04X: "10802" for 010802); the PCI scan reads ids and
+	# class from here. No DRIVER= line: fakekernel.so does not rewrite uevent on binds, and
+	# early-vfio reads the driver link.
+	printf 'PCI_CLASS=%04X\nPCI_ID=%s\nPCI_SUBSYS_ID=%s\nPCI_SLOT_NAME=%s\nMODALIAS=pci:v0000%sd0000%ssv0000%ssd0000%sbc%ssc%si%s\n' \
+		"0x$class" "${ids^^}" "${subsys^^}" "$bdf" \
+		"${ven^^}" "${dev^^}" "${sven^^}" "${sdev^^}" "${class:0:2}" "${class:2:2}" "${class:4:2}" >"$d/uevent"
 	: >"$d/remove"
 	: >"$d/rescan"
 	: >"$d/reset"

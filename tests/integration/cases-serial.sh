@@ -131,6 +131,33 @@ c_serial_controller_never_live() {
 	want_err "whose serial could be read has serial 'SN-B'"
 }
 
+# Candidates are asked side by side: four drives that each take 1 s to become live (a drive's
+# ready delay) cost about one drive's time, not four.  One after the other would take >= 4 s.
+c_serial_candidates_side_by_side() {
+	local t0 ms
+	fx
+	fs_dev "$T" 0000:00:1f.2
+	for b in 3 4 5 6; do
+		fs_dev "$T" "0000:0$b:00.0" --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver nvme --unbound
+		fs_nvme "$T" "0000:0$b:00.0" "SN-$b" "Fake NVMe 1TB"
+	done
+	# shellcheck disable=SC2034 # read by ev in run.sh
+	FAKE_ENV=(FAKE_NVME_READY_MS=1000)
+	conf '[drive-5]' 'serial = SN-5'
+	t0=$(date +%s%N)
+	ev bind
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	want_rc 0
+	want_target 0000:05:00.0
+	for b in 3 4 6; do
+		want_host "0000:0$b:00.0" nvme
+	done
+	[ "$(grep -c 'live in 1000 ms' "$T/fakekernel.log")" = 4 ] ||
+		fail "the nvme driver did not take the four drives with the ready delay (fakekernel.log)"
+	[ "$ms" -lt 2000 ] ||
+		fail "4 drives with a 1 s ready delay took $ms ms: not side by side (one after the other is >= 4000)"
+}
+
 c_serial_protected_candidate_untouched() {
 	fx
 	nvme_twins boot
@@ -264,6 +291,7 @@ t "serial + address: both must hold" c_serial_and_address
 t "a serial that matches nothing: warning, nothing bound, every candidate back on nvme" c_serial_matches_nothing
 t "model alone selects the drives of that model" c_model_alone_selects
 t "a controller that never becomes live: not bound, exit 64, left on nvme with no override" c_serial_controller_never_live
+t "four NVMe candidates with a 1 s ready delay are read side by side: under 2 s, not 4" c_serial_candidates_side_by_side
 t "a protected NVMe drive is not moved, even to read its serial" c_serial_protected_candidate_untouched
 t "bind --dry-run with serial selectors writes nothing and says the serial is read at boot" c_serial_dry_run_moves_nothing
 t "check names the drive a serial takes; status shows serials, on vfio-pci from the boot's record" c_serial_status_and_check
