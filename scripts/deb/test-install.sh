@@ -153,6 +153,7 @@ t "dpkg --purge" dpkg_run "$work/purge.log" --purge early-vfio
 t "purge: the update-initramfs trigger rebuilt $img" img_changed "$after_install"
 t "purge: no early-vfio file left in the image" eval '! img_mentions_evfio'
 t "purge removed /etc/early-vfio.conf" test ! -e "$root/etc/early-vfio.conf"
+t "purge removed /var/lib/early-vfio (the hook's copy of the record)" test ! -e "$root/var/lib/early-vfio"
 if [ -n "${EVFIO_DEB_SAVE:-}" ]; then cp "$root$img" "$EVFIO_DEB_SAVE/purged.initrd"; fi
 
 echo "$pass passed, $fail failed"

@@ -19,7 +19,8 @@
 # Rows (the same guest hardware in each, see lib.sh; the kernel version is read from the guest):
 #   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8, 10
 #   2 trixie-6.12              Debian 13 with its kernel, intel-iommu: scenarios 3 (no config),
-#                              1 (by-address), 5 (off), 2 (by-ids), 9 (by-serial)
+#                              1 (by-address), 5 (off), 2 (by-ids), 9 (by-serial), 8 with apt
+#                              (deb-apt: the Debian 12 package, apt install ./early-vfio_*.deb)
 #   3 trixie-backports-X.Y     Debian 13 with linux-image-amd64 from trixie-backports, the 6.12
 #                              kernel purged: scenario 1 (by-address)
 #   4 trixie-6.12-amd-iommu    row 2's by-address image booted with -device amd-iommu instead of
@@ -29,7 +30,8 @@
 #                              by-serial image (the NVMe serial read through VFIO, DMA through AMD-Vi)
 #   5 bookworm-6.1-host-driver scenario 6 (preloaded) and 9 with nvme preloaded (preloaded-serial)
 #                              on row 1's guest
-# Every image with a config, in every row: the early-vfio binary in it is static (file -L), and
+# Every image with a config, in every row: the early-vfio binary in it is static (file -L) where
+# make install put it; the package's binary is dynamic and runs chrooted into its image; and
 # every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for that tree's kernel is
 # in it (lsinitramfs).
 #
@@ -58,9 +60,11 @@
 #                 early-vfio status in the guest shows "NVMe serial: EVFIO-B" for 00:05.0. Also in
 #                 row 2 (trixie), and with nvme preloaded in row 5 (preloaded-serial: the serial read
 #                 from the nvme driver, 00:05.0 then taken from nvme)
-#   8 deb         the package from scripts/mkdeb.sh (make deb) installed with dpkg -i in a copy of the
-#                 rootfs (scripts/deb/test-install.sh), 03.0 + 04.0 by address, static binary in the
-#                 image; after dpkg --purge the image has no early-vfio file and binds nothing
+#   8 deb         the package dpkg-buildpackage built (make deb; EVFIO_VM_DEB=FILE, else built here
+#                 with scripts/deb/build.sh) installed with dpkg -i in a copy of the rootfs
+#                 (scripts/deb/test-install.sh), 03.0 + 04.0 by address; the dynamic binary runs
+#                 chrooted into the image (copy_exec put its libraries in); after dpkg --purge the
+#                 image has no early-vfio file and binds nothing
 #  10 workflow    on a booted guest with no config: early-vfio list, add 00:03.0, add of the root
 #                 disk (refused, config unchanged), add /dev/nvmeXn1 (EVFIO-B, by serial), apply
 #                 (update-initramfs in the guest), apply --dry-run without intel_iommu=on in GRUB's
