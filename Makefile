@@ -125,7 +125,7 @@ check: deps
 	$(MAKE) CI=true check-unit
 	$(MAKE) CI=true check-integration
 	$(MAKE) CI=true check-bench
-	DEB_BUILD_OPTIONS=nocheck scripts/deb/build.sh --lintian --integration
+	CI=true DEB_BUILD_OPTIONS=nocheck scripts/deb/build.sh --lintian --integration --reproducible
 	$(MAKE) CI=true EVFIO_VM_DEB=$(CURDIR)/$(DEB) check-vm
 
 check-lint:

@@ -8,6 +8,8 @@
 #                     debian/*lintian-overrides, each with its reason
 #     --integration   run debian/tests/integration (the fake-sysfs suite) against the binary the
 #                     package ships (debian/early-vfio/usr/sbin/early-vfio in the build tree)
+#     --reproducible  build a second time, in another folder (OUTDIR/repro/), and fail unless the
+#                     two .deb files are the same byte for byte
 #
 # Environment:
 #   OUTDIR            where the copy is built and the .deb goes (default <repo>/.cache/deb): the
@@ -21,11 +23,12 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 OUTDIR=${OUTDIR:-$repo/.cache/deb}
-lintian=0 integration=0
+lintian=0 integration=0 repro=0
 for a in "$@"; do
 	case $a in
 	--lintian) lintian=1 ;;
 	--integration) integration=1 ;;
+	--reproducible) repro=1 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deb/build: unknown argument '$a'" >&2; exit 1 ;;
 	esac
@@ -100,5 +103,15 @@ if [ $integration = 1 ]; then
 	tail -n 1 "$OUTDIR/integration.log" >&2
 	rm -rf "$OUTDIR"/it.*
 	[ $rc = 0 ] || die "debian/tests/integration failed (log: $OUTDIR/integration.log)"
+fi
+if [ $repro = 1 ]; then
+	log "a second build in $OUTDIR/repro, to compare"
+	deb2=$(OUTDIR=$OUTDIR/repro "$0" | tail -n 1) || die "the second build failed"
+	if cmp "$deb" "$deb2" >&2; then
+		log "reproducible: the second build's .deb is the same byte for byte"
+		rm -rf "$OUTDIR/repro"
+	else
+		die "not reproducible: $deb and $deb2 differ (diffoscope shows how)"
+	fi
 fi
 echo "$deb"
