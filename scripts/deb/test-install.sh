@@ -71,8 +71,11 @@ t() {
 	if "$@"; then ok "$d"; else ko "$d"; fi
 }
 img_changed() { [ "$(md5sum <"$root$img")" != "$1" ]; }
-img_holds() { in_root lsinitramfs "$img" | grep -qx "$1"; }
-img_mentions_evfio() { in_root lsinitramfs "$img" | grep -q early-vfio; }
+# grep on a file, not on lsinitramfs' pipe: grep -q stops reading early and cpio then reports a
+# broken pipe ("unmkinitramfs: cpio failed" on Debian 13)
+img_list() { in_root lsinitramfs "$img" >"$work/list" 2>&1; }
+img_holds() { img_list && grep -qx "$1" "$work/list"; }
+img_mentions_evfio() { img_list && grep -q early-vfio "$work/list"; }
 img_unpacked_bin() { # the image's usr/sbin/early-vfio, unpacked (once) under the chroot's /tmp
 	[ -d "$root/tmp/unpacked" ] || in_root unmkinitramfs "$img" /tmp/unpacked >/dev/null 2>&1 || true
 	find "$root/tmp/unpacked" -path '*/usr/sbin/early-vfio' | head -n1
