@@ -129,7 +129,7 @@ check: deps
 	$(MAKE) CI=true EVFIO_VM_DEB=$(CURDIR)/$(DEB) check-vm
 
 check-lint:
-	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci) 2>/dev/null)
+	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci debian) 2>/dev/null)
 	shellcheck -s bash conf/completion/early-vfio.bash
 
 install: $(INSTALL_BIN)
