@@ -2,7 +2,9 @@
 #   make            the binary (dynamic, Debian's libpci/libkmod/libinih)
 #   make check      every test, installing what they need (as root)
 #   make demo       boot a VM and show devices moving to vfio-pci
-#   make install    DESTDIR=... PREFIX=/usr
+#   make install    DESTDIR=... PREFIX=/usr (the static binary; STATIC=no: the dynamic one)
+#   make deb        .cache/deb/early-vfio_VERSION_ARCH.deb with dpkg-buildpackage, then lintian;
+#                   install it with apt install ./.cache/deb/early-vfio_*.deb
 VERSION   := 0.1.0
 PREFIX    ?= /usr
 SBINDIR   ?= $(PREFIX)/sbin
@@ -18,8 +20,10 @@ PKGS      := libpci libkmod inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpci -lkmod -linih)
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+# CFLAGS, CPPFLAGS and LDFLAGS from the environment are honoured (debian/rules passes
+# dpkg-buildflags' hardening flags through them); these are the defaults without them.
 CFLAGS    ?= -O2 -g
-CFLAGS    += -D_FORTIFY_SOURCE=2
+CPPFLAGS  ?= -D_FORTIFY_SOURCE=2
 LDFLAGS   ?= -Wl,-z,relro,-z,now
 CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -DEVFIO_VERSION='"$(VERSION)"'
 ifeq ($(CI),true)
@@ -36,12 +40,12 @@ SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
 .PHONY: fuzz all asan check check-unit check-integration check-vm check-lint \
-        deps demo install clean bench bench-vm check-bench
+        deps demo install clean bench bench-vm check-bench deb
 
 all: early-vfio
 
 early-vfio: $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- static binary: the one installed and copied into the initramfs -----
 # STATIC=no installs the dynamic ./early-vfio instead (for distribution packagers).
@@ -64,27 +68,31 @@ $(STATIC_DIR)/.stamp: scripts/build-static-deps.sh
 # the static headers come first: Debian's pci/config.h (from pkg-config's -I)
 # enables DNS, hwdb and libkmod, which the static libpci is built without
 early-vfio-static: $(SRC) $(HDR) $(STATIC_DIR)/.stamp
-	$(CC) $(STATIC_CFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
+	$(CC) $(STATIC_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
 
 # ---- Debian package: .cache/deb/early-vfio_$(VERSION)_amd64.deb ---------
+# dpkg-buildpackage -us -uc -b on a clean copy of the tree (what git tracks) in
+# .cache/deb/early-vfio-$(VERSION), then lintian (no error, no warning); see debian/.
+# The package ships the dynamic binary (debian/rules: STATIC=no), whatever STATIC says here.
+DEB := .cache/deb/early-vfio_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null || echo amd64).deb
 deb:
-	VERSION=$(VERSION) MAKE_ARGS="STATIC=$(STATIC)" scripts/mkdeb.sh --lintian
+	scripts/deb/build.sh --lintian
 
 asan: early-vfio-asan
 early-vfio-asan: $(SRC) $(HDR)
-	$(CC) $(CFLAGS) -O1 $(SAN) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- tests -------------------------------------------------------------
 UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme \
               tests/unit/test_vfio tests/unit/test_confedit
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
 
 # nvme.c against a simulated controller: the test provides the vfio.c accessors
 NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/clock.c src/config.c src/log.c
 tests/unit/test_nvme: tests/unit/test_nvme.c $(NVME_TEST_SRC) $(HDR)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
@@ -126,11 +134,11 @@ check: deps
 	$(MAKE) CI=true check-unit
 	$(MAKE) CI=true check-integration
 	$(MAKE) CI=true check-bench
-	$(MAKE) CI=true deb
-	$(MAKE) CI=true check-vm
+	CI=true DEB_BUILD_OPTIONS=nocheck scripts/deb/build.sh --lintian --integration --reproducible
+	$(MAKE) CI=true EVFIO_VM_DEB=$(CURDIR)/$(DEB) check-vm
 
 check-lint:
-	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci) 2>/dev/null)
+	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci debian) 2>/dev/null)
 	shellcheck -s bash conf/completion/early-vfio.bash
 
 install: $(INSTALL_BIN)
@@ -156,7 +164,7 @@ clean:
 # ---- fuzzing (libFuzzer, clang) ----------------------------------------
 FUZZ_SECONDS ?= 60
 tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(LIB_SRC) $(HDR)
-	clang $(filter-out -Wformat=2,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+	clang $(CPPFLAGS) $(filter-out -Wformat=2,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 # A bounded run over the seed corpus (copied, so the checked-in seeds stay as they are).

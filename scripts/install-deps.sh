@@ -4,8 +4,11 @@
 #   scripts/install-deps.sh [build|test|vm|all]   (default: all)
 set -eu
 
-build="build-essential pkg-config libpci-dev libkmod-dev libinih-dev pciutils"
-test="libcmocka-dev shellcheck python3 valgrind strace clang libclang-rt-dev dpkg-dev file lintian zsh"
+# build: also debian/control's Build-Depends (debhelper provides debhelper-compat (= 13)), so
+# `make deb` (dpkg-buildpackage) works offline; test: lintian for make deb, autopkgtest to run
+# debian/tests by hand
+build="build-essential pkgconf libpci-dev libkmod-dev libinih-dev pciutils debhelper dpkg-dev libcmocka-dev"
+test="libcmocka-dev shellcheck python3 valgrind strace clang libclang-rt-dev dpkg-dev file lintian autopkgtest zsh"
 vm="qemu-system-x86 debootstrap e2fsprogs cpio zstd xz-utils util-linux initramfs-tools file binutils dpkg-dev"
 
 case "${1:-all}" in

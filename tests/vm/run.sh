@@ -19,7 +19,8 @@
 # Rows (the same guest hardware in each, see lib.sh; the kernel version is read from the guest):
 #   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8, 10
 #   2 trixie-6.12              Debian 13 with its kernel, intel-iommu: scenarios 3 (no config),
-#                              1 (by-address), 5 (off), 2 (by-ids), 9 (by-serial)
+#                              1 (by-address), 5 (off), 2 (by-ids), 9 (by-serial), 8 with apt
+#                              (deb-apt: the Debian 12 package, apt install ./early-vfio_*.deb)
 #   3 trixie-backports-X.Y     Debian 13 with linux-image-amd64 from trixie-backports, the 6.12
 #                              kernel purged: scenario 1 (by-address)
 #   4 trixie-6.12-amd-iommu    row 2's by-address image booted with -device amd-iommu instead of
@@ -29,7 +30,8 @@
 #                              by-serial image (the NVMe serial read through VFIO, DMA through AMD-Vi)
 #   5 bookworm-6.1-host-driver scenario 6 (preloaded) and 9 with nvme preloaded (preloaded-serial)
 #                              on row 1's guest
-# Every image with a config, in every row: the early-vfio binary in it is static (file -L), and
+# Every image with a config, in every row: the early-vfio binary in it is static (file -L) where
+# make install put it; the package's binary is dynamic and runs chrooted into its image; and
 # every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for that tree's kernel is
 # in it (lsinitramfs).
 #
@@ -58,9 +60,11 @@
 #                 early-vfio status in the guest shows "NVMe serial: EVFIO-B" for 00:05.0. Also in
 #                 row 2 (trixie), and with nvme preloaded in row 5 (preloaded-serial: the serial read
 #                 from the nvme driver, 00:05.0 then taken from nvme)
-#   8 deb         the package from scripts/mkdeb.sh (make deb) installed with dpkg -i in a copy of the
-#                 rootfs (scripts/deb/test-install.sh), 03.0 + 04.0 by address, static binary in the
-#                 image; after dpkg --purge the image has no early-vfio file and binds nothing
+#   8 deb         the package dpkg-buildpackage built (make deb; EVFIO_VM_DEB=FILE, else built here
+#                 with scripts/deb/build.sh) installed with dpkg -i in a copy of the rootfs
+#                 (scripts/deb/test-install.sh), 03.0 + 04.0 by address; the dynamic binary runs
+#                 chrooted into the image (copy_exec put its libraries in); after dpkg --purge the
+#                 image has no early-vfio file and binds nothing
 #  10 workflow    on a booted guest with no config: early-vfio list, add 00:03.0, add of the root
 #                 disk (refused, config unchanged), add /dev/nvmeXn1 (EVFIO-B, by serial), apply
 #                 (update-initramfs in the guest), apply --dry-run without intel_iommu=on in GRUB's
@@ -245,6 +249,46 @@ image_bin_static() {
 	local b
 	b=$(image_file "$1" usr/sbin/early-vfio)
 	[ -n "$b" ] && file -L "$b" | grep -q 'statically linked'
+}
+
+# image_bin_runs NAME   the image's early-vfio runs chrooted into the unpacked archive holding it:
+# its loader and libraries are in the image (a dynamic binary, as the .deb ships, copied with
+# copy_exec), not taken from the host or the tree that built it
+image_bin_runs() {
+	local b v
+	b=$(image_file "$1" usr/sbin/early-vfio)
+	[ -n "$b" ] || return 1
+	v=$(chroot "${b%/usr/sbin/early-vfio}" /usr/sbin/early-vfio --version 2>&1)
+	[ "${v%% *}" = early-vfio ]
+}
+
+# deb_get   the package scenario 8 and the trixie row install: EVFIO_VM_DEB (make check passes the
+# one make deb built), else dpkg-buildpackage as `make deb` runs it (no lintian, no build-time unit
+# tests) into $base/deb; sets deb (empty when the build failed)
+deb_get() {
+	deb=${EVFIO_VM_DEB:-}
+	[ -n "$deb" ] && return 0
+	[ -n "${deb_built:-}" ] && { deb=$deb_built; return 0; }
+	if OUTDIR=$base/deb DEB_BUILD_OPTIONS=nocheck vm_run_logged "$base/deb-build.log" \
+		"$EVFIO_TOP/scripts/deb/build.sh"; then
+		deb=$(tail -n 1 "$base/deb-build.log")
+		deb_built=$deb
+	else
+		deb=
+		fail "deb: scripts/deb/build.sh (dpkg-buildpackage) builds the package (log: $base/deb-build.log)"
+	fi
+}
+
+# deb_image_checks NAME   the image the package built with the by-address config: ready, and its
+# binary (dynamic, as the package ships it) runs from the image alone
+deb_image_checks() {
+	local n=$1
+	"$evfio" -c "$scen/by-address.conf" check --initramfs "$W/$n.initrd" >"$W/$n.check" 2>&1
+	check "$n: early-vfio check --initramfs says the image is ready" image_ready "$scen/by-address.conf" "$n"
+	check "$n: early-vfio check --initramfs reports the binary in the image as (dynamic), the package's" \
+		grep -qF 'binary /usr/sbin/early-vfio (dynamic)' "$W/$n.check"
+	check "$n: the image's usr/sbin/early-vfio runs chrooted into the image (its libraries are in it)" \
+		image_bin_runs "$n"
 }
 
 evfio=${EVFIO_VM_BINARY:-$EVFIO_TOP/early-vfio}
@@ -496,15 +540,7 @@ rows_bookworm() {
 	# the background too: update-initramfs is mostly one busy CPU, and the chroot builds take another.
 	deb_images=$W/deb-images
 	mkdir -p "$deb_images"
-	deb=${EVFIO_VM_DEB:-}
-	if [ -z "$deb" ]; then
-		# What `make deb` runs, without lintian (make check-lint's business), into the work directory.
-		if OUTDIR=$W/deb vm_run_logged "$W/mkdeb.log" "$EVFIO_TOP/scripts/mkdeb.sh"; then
-			deb=$(tail -n 1 "$W/mkdeb.log")
-		else
-			fail "deb: scripts/mkdeb.sh builds the package (log: $W/mkdeb.log)"
-		fi
-	fi
+	deb_get
 	if [ -n "$deb" ]; then
 		deb_rootfs=$("$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE")
 		vm_fstab >"$W/deb-fstab"
@@ -589,11 +625,7 @@ rows_bookworm() {
 		cp "$deb_images/configured.initrd" "$W/deb.initrd" 2>/dev/null
 		cp "$deb_images/purged.initrd" "$W/deb-purged.initrd" 2>/dev/null
 		if [ -f "$W/deb.initrd" ]; then
-			"$evfio" -c "$scen/by-address.conf" check --initramfs "$W/deb.initrd" >"$W/deb.check" 2>&1
-			check "deb: early-vfio check --initramfs says the image is ready" image_ready "$scen/by-address.conf" deb
-			check "deb: early-vfio check --initramfs reports the binary in the image as (static)" \
-				grep -qF 'binary /usr/sbin/early-vfio (static)' "$W/deb.check"
-			check "deb: file(1) says the image's usr/sbin/early-vfio is statically linked" image_bin_static deb
+			deb_image_checks deb
 		else
 			fail "deb: test-install.sh saved the configured image"
 		fi
@@ -768,7 +800,24 @@ rows_trixie() {
 	row=trixie-setup
 	row_setup trixie trixie 0
 	row_begin "trixie-$(kshort "$VM_KVER")" "13 trixie" intel
-	local trixie_row=$row trixie_kver=$VM_KVER m newest
+	local trixie_row=$row trixie_kver=$VM_KVER m newest deb_rc
+	# The package built on Debian 12, installed with apt install ./early-vfio_*.deb into an overlay
+	# of the trixie rootfs (which lacks libinih1: apt fetches it), in the background while the
+	# images below are built; its configured image boots with the others.
+	deb_get
+	if [ -n "$deb" ]; then
+		mkdir -p "$W/deb-images"
+		vm_fstab >"$W/deb-fstab"
+		(
+			rc=0
+			EVFIO_DEB_APT=1 EVFIO_DEB_CONF=$scen/by-address.conf EVFIO_DEB_FSTAB=$W/deb-fstab \
+				EVFIO_DEB_SAVE=$W/deb-images TMPDIR=$W vm_run_logged "$W/deb-test.log" \
+				"$EVFIO_TOP/scripts/deb/test-install.sh" "$deb" \
+				"$(EVFIO_VM_SUITE=trixie "$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE")" || rc=$?
+			echo "$rc" >"$W/deb-test.rc"
+		) &
+		deb_pid=$!
+	fi
 	noconf_image
 	build_image by-address "$scen/by-address.conf"
 	build_image by-ids "$scen/by-ids.conf"
@@ -782,6 +831,28 @@ rows_trixie() {
 	boot_and_check by-ids "$W/by-ids.initrd" "" "vfio-pci vfio-pci vfio-pci"
 	boot_and_check by-serial "$W/by-serial.initrd" "" "ahci nvme vfio-pci"
 	serial_checks by-serial "through VFIO"
+
+	# The Debian 12 package on Debian 13 (apt install): installed, configured, purged; the
+	# configured image binds like by-address.
+	if [ -n "$deb" ]; then
+		wait "$deb_pid"
+		deb_pid=
+		deb_rc=$(cat "$W/deb-test.rc" 2>/dev/null || echo none)
+		while IFS= read -r l; do
+			case $l in
+			"ok: "*) pass "deb-apt: ${l#ok: }" ;;
+			"FAIL: "*) fail "deb-apt: ${l#FAIL: }" ;;
+			esac
+		done <"$W/deb-test.log"
+		check "deb-apt: scripts/deb/test-install.sh ends with 0 failed (log: $W/deb-test.log)" \
+			eval "[ $deb_rc = 0 ] && grep -q ' passed, 0 failed$' '$W/deb-test.log'"
+		if cp "$W/deb-images/configured.initrd" "$W/deb-apt.initrd" 2>/dev/null; then
+			deb_image_checks deb-apt
+			boot_and_check deb-apt "$W/deb-apt.initrd" "" "vfio-pci vfio-pci nvme"
+		else
+			fail "deb-apt: test-install.sh saved the configured image"
+		fi
+	fi
 
 	# Issue 17: the IOMMU off (no vIOMMU): nothing is bound, every controller keeps its host
 	# driver, and the kernel log says why, one line per selected device.
