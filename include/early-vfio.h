@@ -203,6 +203,9 @@ struct evfio_ident {
  * speaks the NVMe register interface (010801 is NVMHCI, 010800 vendor). */
 #define EVFIO_CLASS_NVME 0x010802
 
+/* Exactly n (1 to 8) hex digits at s, nothing else read: *out (may be NULL)
+ * gets the value. The one strict reader of fixed-width hex fields. */
+bool evfio_hex(const char *s, size_t n, uint32_t *out);
 /* Parse one token; on error return a static message and leave *out alone. */
 const char *evfio_id_parse(const char *s, struct evfio_id *out);
 const char *evfio_addr_parse(const char *s, struct evfio_addr *out);

@@ -275,23 +275,7 @@ static const struct entry *image_resolve(const struct image *im,
 
 static bool hex8(const unsigned char *s, uint32_t *out)
 {
-	uint32_t v = 0;
-
-	for (int i = 0; i < 8; i++) {
-		int c = s[i], d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return false;
-		v = v << 4 | (uint32_t)d;
-	}
-	*out = v;
-	return true;
+	return evfio_hex((const char *)s, 8, out);
 }
 
 static bool is_cpio_magic(const unsigned char *m, size_t n)

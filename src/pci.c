@@ -243,28 +243,10 @@ static void fill_details(const struct evfio_sysfs *fs, struct pci_access *pacc,
 		snprintf(d->dev_name, sizeof(d->dev_name), "%s", s);
 }
 
-/* "PCI_ID=8086:2922": the value after KEY, as at most max hex digits. */
+/* A uevent value of at most max hex digits. */
 static bool uevent_hex(const char *v, size_t len, unsigned int max, uint32_t *out)
 {
-	uint32_t x = 0;
-
-	if (len == 0 || len > max)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int c = v[i], h;
-
-		if (c >= '0' && c <= '9')
-			h = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			h = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			h = c - 'A' + 10;
-		else
-			return false;
-		x = x << 4 | (uint32_t)h;
-	}
-	*out = x;
-	return true;
+	return len <= max && evfio_hex(v, len, out);
 }
 
 /* "VVVV:DDDD" into two 16-bit ids. */

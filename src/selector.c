@@ -15,21 +15,44 @@
 
 #include "early-vfio.h"
 
+/* n (1 to 8) hex digits, no sign, no prefix, nothing skipped: the strict
+ * reader every fixed-width hex field uses (ids here, sysfs names and uevent
+ * values in pci.c, cpio headers in initramfs.c). */
+bool evfio_hex(const char *s, size_t n, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (n == 0 || n > 8)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return false;
+		v = v << 4 | (uint32_t)d;
+	}
+	if (out)
+		*out = v;
+	return true;
+}
+
 static bool is_hex(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
+	return evfio_hex(s, n, NULL);
 }
 
 static uint16_t hex16(const char *s)
 {
-	char buf[5];
+	uint32_t v = 0;
 
-	memcpy(buf, s, 4);
-	buf[4] = '\0';
-	return (uint16_t)strtoul(buf, NULL, 16);
+	evfio_hex(s, 4, &v);
+	return (uint16_t)v;
 }
 
 const char *evfio_id_parse(const char *s, struct evfio_id *out)

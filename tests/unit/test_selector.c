@@ -221,9 +221,32 @@ static void identify_fields_lose_padding_and_unprintable_bytes(void **state)
 	assert_string_equal(out, "");
 }
 
+static void hex_reads_exactly_its_width_and_nothing_lenient(void **state)
+{
+	uint32_t v = 7;
+
+	(void)state;
+	assert_true(evfio_hex("1b36", 4, &v));
+	assert_int_equal(v, 0x1b36);
+	assert_true(evfio_hex("FFFFFFFF", 8, &v));
+	assert_int_equal(v, 0xffffffffu);
+	assert_true(evfio_hex("0a9z", 2, &v));	/* only n digits are read */
+	assert_int_equal(v, 0x0a);
+	v = 7;
+	assert_false(evfio_hex("", 0, &v));
+	assert_false(evfio_hex("123456789", 9, &v));	/* wider than 32 bits */
+	assert_false(evfio_hex("0x12", 4, &v));
+	assert_false(evfio_hex(" 12", 3, &v));
+	assert_false(evfio_hex("-1", 2, &v));
+	assert_false(evfio_hex("12\0" "4", 4, &v));	/* a NUL ends nothing early */
+	assert_int_equal(v, 7);			/* left alone on failure */
+	assert_true(evfio_hex("abc", 3, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(hex_reads_exactly_its_width_and_nothing_lenient),
 		cmocka_unit_test(id_vendor_device_parses_and_matches_only_that_pair),
 		cmocka_unit_test(id_with_subsystem_ids_tells_vendor_variants_apart),
 		cmocka_unit_test(id_rejects_every_malformed_shape),
