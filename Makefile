@@ -39,7 +39,7 @@ LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
-.PHONY: fuzz all asan check check-unit check-integration check-vm check-lint \
+.PHONY: fuzz check-fuzz all asan check check-unit check-integration check-vm check-lint \
         deps demo install clean bench bench-vm check-bench deb
 
 all: early-vfio
@@ -132,6 +132,7 @@ check: deps
 	$(MAKE) CI=true all
 	$(MAKE) CI=true check-lint
 	$(MAKE) CI=true check-unit
+	$(MAKE) CI=true check-fuzz
 	$(MAKE) CI=true check-integration
 	$(MAKE) CI=true check-bench
 	CI=true DEB_BUILD_OPTIONS=nocheck scripts/deb/build.sh --lintian --integration --reproducible
@@ -166,6 +167,10 @@ FUZZ_SECONDS ?= 60
 tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(LIB_SRC) $(HDR)
 	clang $(CPPFLAGS) $(filter-out -Wformat=2,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+# make check's smoke run: the seeds plus 30 s of new inputs (clang, -Werror as in CI)
+check-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=30
 
 # A bounded run over the seed corpus (copied, so the checked-in seeds stay as they are).
 fuzz: tests/fuzz/fuzz_config

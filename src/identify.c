@@ -224,7 +224,7 @@ static bool from_record(const struct evfio_ctx *c, struct evfio_dev *d)
 
 void evfio_identify_record(struct evfio_ctx *c, const struct evfio_devlist *l)
 {
-	const char *dir = EVFIO_ID_RECORD_DIR, *name = EVFIO_ID_RECORD_FILE + sizeof(EVFIO_ID_RECORD_DIR);
+	const char *dir = EVFIO_ID_RECORD_DIR, *name = &EVFIO_ID_RECORD_FILE[sizeof(EVFIO_ID_RECORD_DIR)];
 	size_t cap = 1, len = 0;
 	char *text;
 	int r;
