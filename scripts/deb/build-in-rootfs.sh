@@ -23,22 +23,9 @@ dsc=${3:-$(find "$repo/.cache/deb" -maxdepth 1 -name 'early-vfio_*.dsc' | sort -
 [ -f "$dsc" ] || { echo "build-in-rootfs: no .dsc (run make deb first)" >&2; exit 1; }
 [ -x "$rootfs/usr/bin/apt-get" ] || { echo "build-in-rootfs: $rootfs is not a Debian rootfs" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/evfio-rootfs-build.XXXXXX")
-root=$work/root
-mounts=""
-cleanup() {
-	for m in $mounts; do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-mkdir -p "$root" "$work/upper" "$work/ovl"
-mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/ovl" "$root"
-mounts=$root
-for d in proc sys dev; do
-	mount --bind "/$d" "$root/$d"
-	mounts="$root/$d $mounts"
-done
+# shellcheck source=scripts/deb/overlay-root.sh
+. "$here/overlay-root.sh"
+overlay_root "$rootfs" evfio-rootfs-build
 rm -f "$root/etc/resolv.conf"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/build"

@@ -43,26 +43,9 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/evfio-debtest.XXXXXX")
-root=$work/root
-mounts=""
-cleanup() {
-	for m in $mounts; do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-mkdir -p "$root" "$work/upper" "$work/ovl"
-if mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/ovl" "$root" 2>/dev/null; then
-	mounts="$root"
-else
-	cp -a "$rootfs/." "$root/"
-fi
-for d in proc sys dev; do
-	mount --bind "/$d" "$root/$d"
-	mounts="$root/$d $mounts"
-done
+# shellcheck source=scripts/deb/overlay-root.sh
+. "$here/overlay-root.sh"
+overlay_root "$rootfs" evfio-debtest
 
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"; }
 # t DESCRIPTION COMMAND...: one test, passed when COMMAND succeeds
