@@ -21,7 +21,7 @@ workflow_start() {
 	t_wf=$(vm_now)
 	local append=
 	[ "${EVFIO_VM_MODULES_MOST:-0}" != 0 ] && append=evfio.modules=most
-	VM_BOOT_ROOT=$wf_disk VM_BOOT_SNAPSHOT=off EVFIO_VM_TIMEOUT=${EVFIO_VM_WORKFLOW_TIMEOUT:-900} \
+	VM_BOOT_ROOT=$wf_disk VM_BOOT_SNAPSHOT=off EVFIO_VM_TIMEOUT=${EVFIO_VM_WORKFLOW_TIMEOUT:-1800} \
 		vm_boot workflow "$W/pristine.initrd" init=/sbin/evfio-guest-workflow $append &
 	wf_pid=$!
 }
