@@ -523,7 +523,7 @@ rows_bookworm() {
 	cp "$VM_TREE/boot/initrd.img-$VM_KVER" "$W/pristine.initrd"
 	t_prot=$(vm_now)
 	prot_append=
-	# About 2 min unloaded; 726 s in a cold make check on a slow day, 910 s with two other VM
+	# About 2 min unloaded; 726 s in a cold make check on a slow day; over 900 s (timed out) with two other VM
 	# runs beside it: three update-initramfs in a TCG guest. The host reads the results only
 	# after rows 1 and 5, so a longer limit costs nothing unless the guest hangs.
 	prot_timeout=1800
