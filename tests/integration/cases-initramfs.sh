@@ -124,6 +124,7 @@ no_unmkinitramfs() {
 	for t in zstd xz gzip timeout; do
 		ln -sf "$(command -v "$t")" "$T/bin/$t"
 	done
+	# shellcheck disable=SC2034 # read by run.sh, which runs the case with it
 	FAKE_ENV=(PATH="$T/bin")
 }
 

@@ -224,7 +224,7 @@ vm_boot()
 	case ${VM_IOMMU:-intel} in
 	intel) ;;
 	amd) iommu=amd-iommu iommu_opt= ;;
-	none) iommu= iommu_opt= ;;
+	none) iommu='' iommu_opt='' ;;
 	*) vm_log "VM_IOMMU=$VM_IOMMU: intel, amd or none"; return 1 ;;
 	esac
 	iommu_dev=()

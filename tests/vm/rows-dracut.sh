@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # base, evfio, scen: set by tests/vm/run.sh, which sources this file
 # Sourced by tests/vm/run.sh (EVFIO_VM_ROWS=dracut): the rows whose images dracut builds, on the
 # same guest hardware as the initramfs-tools rows (see lib.sh), with run.sh's build checks and
 # boot_and_check/serial_checks.
