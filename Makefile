@@ -16,20 +16,26 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 CC        ?= cc
+PKG_CONFIG ?= pkg-config
 PKGS      := libpci libkmod inih
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpci -lkmod -linih)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lpci -lkmod -linih)
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-# CFLAGS, CPPFLAGS and LDFLAGS from the environment are honoured (debian/rules passes
-# dpkg-buildflags' hardening flags through them); these are the defaults without them.
-CFLAGS    ?= -O2 -g
-CPPFLAGS  ?= -D_FORTIFY_SOURCE=2
-LDFLAGS   ?= -Wl,-z,relro,-z,now
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -DEVFIO_VERSION='"$(VERSION)"'
+# CFLAGS, CPPFLAGS and LDFLAGS are the user's alone (debian/rules passes dpkg-buildflags'
+# hardening flags through them), from the environment or the command line, set or appended to
+# (`make CFLAGS+=-fanalyzer`). The project's own flags are EVFIO_*FLAGS, which come first: a
+# later -O, -g or -D in the user's flags wins. _FORTIFY_SOURCE=2 unless the user's flags set it.
+EVFIO_CPPFLAGS := -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -DEVFIO_VERSION='"$(VERSION)"' \
+                  $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+EVFIO_CFLAGS   := -std=c11 -O2 -g $(WARN)
+EVFIO_LDFLAGS  := -Wl,-z,relro,-z,now
 ifeq ($(CI),true)
-CFLAGS    += -Werror
+EVFIO_CFLAGS   += -Werror
 endif
-SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# the sanitizers of early-vfio-asan and the unit tests; debian/rules builds the unit tests with
+# SAN= (ASan aborts when fakeroot, faketime or eatmydata is preloaded)
+SAN       ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+COMPILE   = $(CC) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(EVFIO_CFLAGS) $(CFLAGS)
 
 LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
@@ -45,7 +51,7 @@ HDR       := include/early-vfio.h
 all: early-vfio
 
 early-vfio: $(SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
+	$(COMPILE) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- static binary: the one installed and copied into the initramfs -----
 # STATIC=no installs the dynamic ./early-vfio instead (for distribution packagers).
@@ -68,7 +74,8 @@ $(STATIC_DIR)/.stamp: scripts/build-static-deps.sh
 # the static headers come first: Debian's pci/config.h (from pkg-config's -I)
 # enables DNS, hwdb and libkmod, which the static libpci is built without
 early-vfio-static: $(SRC) $(HDR) $(STATIC_DIR)/.stamp
-	$(CC) $(STATIC_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
+	$(CC) $(STATIC_CFLAGS) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(EVFIO_CFLAGS) $(CFLAGS) \
+		$(STATIC_LDFLAGS) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
 
 # ---- Debian package: .cache/deb/early-vfio_$(VERSION)_amd64.deb ---------
 # dpkg-buildpackage -us -uc -b on a clean copy of the tree (what git tracks) in
@@ -80,19 +87,19 @@ deb:
 
 asan: early-vfio-asan
 early-vfio-asan: $(SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
+	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- tests -------------------------------------------------------------
 UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme \
               tests/unit/test_vfio tests/unit/test_confedit
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
+	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
 
 # nvme.c against a simulated controller: the test provides the vfio.c accessors
 NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/clock.c src/config.c src/log.c
 tests/unit/test_nvme: tests/unit/test_nvme.c $(NVME_TEST_SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
+	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
@@ -167,7 +174,7 @@ clean:
 # ---- fuzzing (libFuzzer, clang) ----------------------------------------
 FUZZ_SECONDS ?= 60
 tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(LIB_SRC) $(HDR)
-	clang $(CPPFLAGS) $(filter-out -Wformat=2,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+	clang $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(filter-out -Wformat=2,$(EVFIO_CFLAGS) $(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 # make check's smoke run: the seeds plus 30 s of new inputs (clang, -Werror as in CI)
