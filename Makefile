@@ -46,7 +46,8 @@ SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
 .PHONY: fuzz check-fuzz all asan check check-unit check-integration check-vm check-lint \
-        deps demo install clean bench bench-vm check-bench deb
+        deps demo install clean bench bench-vm check-bench deb check-deps check-package \
+        check-analyzer
 
 all: early-vfio
 
@@ -84,6 +85,12 @@ early-vfio-static: $(SRC) $(HDR) $(STATIC_DIR)/.stamp
 DEB := .cache/deb/early-vfio_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null || echo amd64).deb
 deb:
 	scripts/deb/build.sh --lintian
+
+# what a Debian maintainer's tools do with the package (scripts/deb/check-archive.sh):
+# fakeroot debian/rules binary with the build-time tests, blhc on its log, dpkg-buildpackage -S
+# in the built tree (only the tracked files packed), lintian -E --pedantic
+check-package:
+	scripts/deb/check-archive.sh
 
 asan: early-vfio-asan
 early-vfio-asan: $(SRC) $(HDR)
@@ -138,12 +145,33 @@ deps:
 check: deps
 	$(MAKE) CI=true all
 	$(MAKE) CI=true check-lint
+	$(MAKE) CI=true check-deps
+	$(MAKE) CI=true check-analyzer
 	$(MAKE) CI=true check-unit
 	$(MAKE) CI=true check-fuzz
 	$(MAKE) CI=true check-integration
 	$(MAKE) CI=true check-bench
 	CI=true DEB_BUILD_OPTIONS=nocheck scripts/deb/build.sh --lintian --integration --reproducible
+	$(MAKE) CI=true check-package
 	$(MAKE) CI=true EVFIO_VM_DEB=$(CURDIR)/$(DEB) check-vm
+
+# make deps leaves /etc/apt as it was (the static libraries' sources come through a private
+# apt configuration): tests/deps/apt.sh, with stand-ins for apt-get and apt-cache (offline)
+check-deps:
+	tests/deps/apt.sh
+
+# `make CFLAGS+=-fanalyzer` as a user types it, in a copy of the tree (./early-vfio stays as
+# make check built it): it must build with the project's flags kept; gcc's analyzer warnings
+# are printed, not errors (CI= : gcc 12 reports append() in config.c, a false positive)
+check-analyzer:
+	rm -rf .cache/analyzer && mkdir -p .cache/analyzer/tree
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C .cache/analyzer/tree
+	$(MAKE) -C .cache/analyzer/tree CI= CFLAGS+=-fanalyzer early-vfio >.cache/analyzer/build.log 2>&1 || \
+		{ tail -n 30 .cache/analyzer/build.log; echo "make CFLAGS+=-fanalyzer failed"; exit 1; }
+	grep -q -- '-std=c11 .*-fanalyzer' .cache/analyzer/build.log || \
+		{ echo "make CFLAGS+=-fanalyzer: the project's flags or -fanalyzer missing"; exit 1; }
+	@grep 'warning:' .cache/analyzer/build.log || true
+	@echo "make CFLAGS+=-fanalyzer: built, $$(grep -c 'warning:' .cache/analyzer/build.log) analyzer warnings"
 
 # every shell script: those with a #! line, and those sourced that name their shell in a
 # "# shellcheck shell=" directive (hooks/early-vfio-build.sh, the tests' libraries)
