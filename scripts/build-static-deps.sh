@@ -139,8 +139,16 @@ setup_private_apt() {
 	opts=${3:+[signed-by=$3] }
 	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/sources.list.d" \
 		"$apt_dir/preferences.d"
-	printf '# early-vfio scripts/build-static-deps.sh: apt-get source only\ndeb-src %s%s %s main\n' \
-		"$opts" "$uri" "$suite" >"$apt_dir/sources.list"
+	line="deb-src $opts$uri $suite main"
+	# the lists are fetched again when the line changed or they are a day old (a new upload of
+	# pciutils or kmod is then seen); otherwise no network
+	if [ "$(sed -n 2p "$apt_dir/sources.list" 2>/dev/null)" = "$line" ] && [ -f "$apt_dir/apt.conf" ] &&
+	   [ -n "$(find "$apt_dir/updated" -mmin -1440 2>/dev/null)" ]; then
+		return 0
+	fi
+	rm -f "$apt_dir/updated"
+	printf '# early-vfio scripts/build-static-deps.sh: apt-get source only\n%s\n' "$line" \
+		>"$apt_dir/sources.list"
 	cat >"$apt_dir/apt.conf" <<EOF
 // early-vfio scripts/build-static-deps.sh: apt-get source without touching the host's apt
 Dir::Etc::SourceList "$apt_dir/sources.list";
@@ -151,8 +159,9 @@ Dir::State::Lists "$apt_dir/lists";
 Dir::Cache "$apt_dir/cache";
 APT::Sandbox::User "root";
 EOF
-	log "apt-get update (private: deb-src $opts$uri $suite main, lists in $apt_dir)"
+	log "apt-get update (private: $line, lists in $apt_dir)"
 	papt apt-get update -qq >&2 || die "apt-get update with $apt_dir/apt.conf failed"
+	touch "$apt_dir/updated"
 }
 
 # Newest version apt would fetch for a source package (empty if unknown, or
@@ -188,7 +197,10 @@ ensure_build_deps() {
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
-[ "${NO_APT:-0}" = 1 ] || remove_legacy_src
+if [ "${NO_APT:-0}" != 1 ]; then
+	remove_legacy_src
+	setup_private_apt
+fi
 
 # --- stamp -------------------------------------------------------------------
 
@@ -200,8 +212,9 @@ outputs_present() {
 	done
 }
 
-# Fast path: versions pinned by the environment or, when apt's source lists
-# are there, asked from apt-cache (a few ms); without either, trust the stamp.
+# Fast path: versions pinned by the environment or, when the private source
+# lists are there, asked from apt-cache (a few ms); without either, trust the
+# stamp.
 if [ $force = 0 ] && [ -f "$stamp" ] && outputs_present; then
 	pv=${PCIUTILS_VERSION:-$(src_version pciutils)}
 	kv=${KMOD_VERSION:-$(src_version kmod)}
@@ -221,7 +234,6 @@ fi
 
 if [ "${skip_build:-0}" = 0 ]; then
 t0=$(date +%s)
-[ "${NO_APT:-0}" = 1 ] || setup_private_apt
 [ "$fetch_only" = 1 ] || ensure_build_deps
 # without apt (NO_APT=1) and no private lists yet: the versions fetched before
 pv=${PCIUTILS_VERSION:-$(src_version pciutils)}
