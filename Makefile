@@ -202,8 +202,8 @@ clean:
 # ---- fuzzing (libFuzzer, clang) ----------------------------------------
 FUZZ_SECONDS ?= 60
 tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(LIB_SRC) $(HDR)
-	clang $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(filter-out -Wformat=2,$(EVFIO_CFLAGS) $(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	clang $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(filter-out -Wformat=2,$(EVFIO_CFLAGS) $(CFLAGS)) -O1 -g \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 # make check's smoke run: the seeds plus 30 s of new inputs (clang, -Werror as in CI)
 check-fuzz:
