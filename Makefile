@@ -16,20 +16,26 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 CC        ?= cc
+PKG_CONFIG ?= pkg-config
 PKGS      := libpci libkmod inih
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpci -lkmod -linih)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lpci -lkmod -linih)
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-# CFLAGS, CPPFLAGS and LDFLAGS from the environment are honoured (debian/rules passes
-# dpkg-buildflags' hardening flags through them); these are the defaults without them.
-CFLAGS    ?= -O2 -g
-CPPFLAGS  ?= -D_FORTIFY_SOURCE=2
-LDFLAGS   ?= -Wl,-z,relro,-z,now
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -DEVFIO_VERSION='"$(VERSION)"'
+# CFLAGS, CPPFLAGS and LDFLAGS are the user's alone (debian/rules passes dpkg-buildflags'
+# hardening flags through them), from the environment or the command line, set or appended to
+# (`make CFLAGS+=-fanalyzer`). The project's own flags are EVFIO_*FLAGS, which come first: a
+# later -O, -g or -D in the user's flags wins. _FORTIFY_SOURCE=2 unless the user's flags set it.
+EVFIO_CPPFLAGS := -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -DEVFIO_VERSION='"$(VERSION)"' \
+                  $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+EVFIO_CFLAGS   := -std=c11 -O2 -g $(WARN)
+EVFIO_LDFLAGS  := -Wl,-z,relro,-z,now
 ifeq ($(CI),true)
-CFLAGS    += -Werror
+EVFIO_CFLAGS   += -Werror
 endif
-SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# the sanitizers of early-vfio-asan and the unit tests; debian/rules builds the unit tests with
+# SAN= (ASan aborts when fakeroot, faketime or eatmydata is preloaded)
+SAN       ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+COMPILE   = $(CC) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(EVFIO_CFLAGS) $(CFLAGS)
 
 LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
@@ -40,12 +46,13 @@ SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
 .PHONY: fuzz check-fuzz all asan check check-unit check-integration check-vm check-lint \
-        deps demo install clean bench bench-vm check-bench deb
+        deps demo install clean bench bench-vm check-bench deb check-deps check-package \
+        check-analyzer
 
 all: early-vfio
 
 early-vfio: $(SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
+	$(COMPILE) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- static binary: the one installed and copied into the initramfs -----
 # STATIC=no installs the dynamic ./early-vfio instead (for distribution packagers).
@@ -68,7 +75,8 @@ $(STATIC_DIR)/.stamp: scripts/build-static-deps.sh
 # the static headers come first: Debian's pci/config.h (from pkg-config's -I)
 # enables DNS, hwdb and libkmod, which the static libpci is built without
 early-vfio-static: $(SRC) $(HDR) $(STATIC_DIR)/.stamp
-	$(CC) $(STATIC_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
+	$(CC) $(STATIC_CFLAGS) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(EVFIO_CFLAGS) $(CFLAGS) \
+		$(STATIC_LDFLAGS) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
 
 # ---- Debian package: .cache/deb/early-vfio_$(VERSION)_amd64.deb ---------
 # dpkg-buildpackage -us -uc -b on a clean copy of the tree (what git tracks) in
@@ -78,21 +86,27 @@ DEB := .cache/deb/early-vfio_$(VERSION)_$(shell dpkg --print-architecture 2>/dev
 deb:
 	scripts/deb/build.sh --lintian
 
+# what a Debian maintainer's tools do with the package (scripts/deb/check-archive.sh):
+# fakeroot debian/rules binary with the build-time tests, blhc on its log, dpkg-buildpackage -S
+# in the built tree (only the tracked files packed), lintian -E --pedantic
+check-package:
+	scripts/deb/check-archive.sh
+
 asan: early-vfio-asan
 early-vfio-asan: $(SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
+	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- tests -------------------------------------------------------------
 UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme \
               tests/unit/test_vfio tests/unit/test_confedit
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
+	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
 
 # nvme.c against a simulated controller: the test provides the vfio.c accessors
 NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/clock.c src/config.c src/log.c
 tests/unit/test_nvme: tests/unit/test_nvme.c $(NVME_TEST_SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
+	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
@@ -131,15 +145,38 @@ deps:
 check: deps
 	$(MAKE) CI=true all
 	$(MAKE) CI=true check-lint
+	$(MAKE) CI=true check-deps
+	$(MAKE) CI=true check-analyzer
 	$(MAKE) CI=true check-unit
 	$(MAKE) CI=true check-fuzz
 	$(MAKE) CI=true check-integration
 	$(MAKE) CI=true check-bench
 	CI=true DEB_BUILD_OPTIONS=nocheck scripts/deb/build.sh --lintian --integration --reproducible
+	$(MAKE) CI=true check-package
 	$(MAKE) CI=true EVFIO_VM_DEB=$(CURDIR)/$(DEB) check-vm
 
+# make deps leaves /etc/apt as it was (the static libraries' sources come through a private
+# apt configuration): tests/deps/apt.sh, with stand-ins for apt-get and apt-cache (offline)
+check-deps:
+	tests/deps/apt.sh
+
+# `make CFLAGS+=-fanalyzer` as a user types it, in a copy of the tree (./early-vfio stays as
+# make check built it): it must build with the project's flags kept; gcc's analyzer warnings
+# are printed, not errors (CI= : gcc 12 reports append() in config.c, a false positive)
+check-analyzer:
+	rm -rf .cache/analyzer && mkdir -p .cache/analyzer/tree
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C .cache/analyzer/tree
+	$(MAKE) -C .cache/analyzer/tree CI= CFLAGS+=-fanalyzer early-vfio >.cache/analyzer/build.log 2>&1 || \
+		{ tail -n 30 .cache/analyzer/build.log; echo "make CFLAGS+=-fanalyzer failed"; exit 1; }
+	grep -q -- '-std=c11 .*-fanalyzer' .cache/analyzer/build.log || \
+		{ echo "make CFLAGS+=-fanalyzer: the project's flags or -fanalyzer missing"; exit 1; }
+	@grep 'warning:' .cache/analyzer/build.log || true
+	@echo "make CFLAGS+=-fanalyzer: built, $$(grep -c 'warning:' .cache/analyzer/build.log) analyzer warnings"
+
+# every shell script: those with a #! line, and those sourced that name their shell in a
+# "# shellcheck shell=" directive (hooks/early-vfio-build.sh, the tests' libraries)
 check-lint:
-	shellcheck -x $$(grep -lE '^#!.*(ba|da)?sh' $$(git ls-files hooks scripts tests .ci debian) 2>/dev/null)
+	shellcheck -x $$(grep -lE '^(#!.*(ba|da)?sh|# shellcheck shell=)' $$(git ls-files hooks scripts tests .ci debian) 2>/dev/null)
 	shellcheck -s bash conf/completion/early-vfio.bash
 
 install: $(INSTALL_BIN)
@@ -165,8 +202,8 @@ clean:
 # ---- fuzzing (libFuzzer, clang) ----------------------------------------
 FUZZ_SECONDS ?= 60
 tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(LIB_SRC) $(HDR)
-	clang $(CPPFLAGS) $(filter-out -Wformat=2,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	clang $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(filter-out -Wformat=2,$(EVFIO_CFLAGS) $(CFLAGS)) -O1 -g \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 # make check's smoke run: the seeds plus 30 s of new inputs (clang, -Werror as in CI)
 check-fuzz:

@@ -70,10 +70,10 @@ evfio_build_decide()
 		evfio_build_msg I "in a chroot: checking $EVFIO_CONF's syntax only, not against this" \
 			"machine's devices and mounts; what the system needs is taken from /etc/fstab"
 	fi
-	mkdir -p "$1/etc" && cp -p "$EVFIO_CONF" "$evfio_copy" || {
+	if ! { mkdir -p "$1/etc" && cp -p "$EVFIO_CONF" "$evfio_copy"; }; then
 		evfio_build_msg E "cannot copy $EVFIO_CONF into the image"
 		return 1
-	}
+	fi
 
 	# check --offline: 0 valid with device sections, 3 valid without any (the shipped example is
 	# all comments: nothing to bind), 2 invalid ("FILE:LINE: ..." printed by the binary itself).
@@ -127,8 +127,8 @@ evfio_build_record()
 			"an image without it"
 		return 1
 	fi
-	mkdir -p /var/lib/early-vfio &&
-		cp "$1/etc/early-vfio.record" /var/lib/early-vfio/record ||
+	if ! { mkdir -p /var/lib/early-vfio && cp "$1/etc/early-vfio.record" /var/lib/early-vfio/record; }; then
 		evfio_build_msg W "could not keep a copy of the record in /var/lib/early-vfio"
+	fi
 	return 0
 }

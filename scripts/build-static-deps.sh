@@ -3,9 +3,9 @@
 #
 # Debian ships libinih.a, libzstd.a, liblzma.a and libz.a, but no static
 # libpci or libkmod, and the initramfs wants one self-contained binary.  This
-# script fetches `apt-get source pciutils kmod` (adding a deb-src entry for the
-# host's Debian mirror if none is configured), builds small static libraries
-# (no udev hwdb, no DNS, no zlib'd pci.ids, no openssl) and installs them into
+# script fetches `apt-get source pciutils kmod` with a private apt
+# configuration (below), builds small static libraries (no udev hwdb, no DNS,
+# no zlib'd pci.ids, no openssl) and installs them into
 #
 #   $OUT/lib        libpci.a libkmod.a
 #   $OUT/include    pci/{pci.h,header.h,config.h,types.h} libkmod.h
@@ -15,8 +15,19 @@
 # behind a stamp keyed on the source package versions and this script's own
 # contents, so a second run is a no-op.
 #
-# Usage: scripts/build-static-deps.sh [--force] [--check] [--print-flags]
+# apt: the host's /etc/apt is only read, never written.  The sources are
+# fetched through APT_CONFIG=$OUT/apt/apt.conf: its own sources.list (one
+# deb-src line for the host's Debian mirror and release, with the host entry's
+# Signed-By keyring), package lists in $OUT/apt/lists and downloads in
+# $OUT/apt/cache.  Only the build dependencies are installed with the host's
+# apt.  Earlier versions of this script added
+# /etc/apt/sources.list.d/early-vfio-src.list and left it there; a run with
+# apt (make deps) removes that file, by that exact name and only when it is the
+# one this script wrote (its first line says so).
+#
+# Usage: scripts/build-static-deps.sh [--force] [--fetch-only] [--check] [--print-flags]
 #   --force        rebuild even if the stamp matches
+#   --fetch-only   fetch the two source packages into $OUT/src, build nothing
 #   --check        link a test program (libpci+libkmod+inih) with -static and
 #                  run it on this bus and on xz/zstd/gzip-compressed modules
 #   --print-flags  print CFLAGS/LDLIBS to use (after building if needed)
@@ -25,6 +36,7 @@
 #   PCIUTILS_VERSION    source version to fetch (default: apt's candidate)
 #   KMOD_VERSION        idem for kmod
 #   NO_APT=1            never run apt-get (sources and build deps must be there)
+#   FETCH_ONLY=1        as --fetch-only
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,16 +45,18 @@ OUT=${OUT:-$repo/.cache/static}
 self_sum=$(sha256sum "$0" | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 
-force=0 check=0 print=0
+force=0 check=0 print=0 fetch_only=${FETCH_ONLY:-0}
 for a in "$@"; do
 	case $a in
 	--force) force=1 ;;
+	--fetch-only) fetch_only=1 ;;
 	--check) check=1 ;;
 	--print-flags) print=1 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "build-static-deps: unknown argument '$a'" >&2; exit 1 ;;
 	esac
 done
+[ "$fetch_only" = 1 ] && force=1
 
 log() { echo "build-static-deps: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -60,22 +74,10 @@ EOF
 
 # --- apt plumbing ----------------------------------------------------------
 
-have_deb_src() {
-	# one-line format
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		grep -Eq '^[[:space:]]*deb-src[[:space:]]' "$f" && return 0
-	done
-	# deb822 format: a stanza whose Types: includes deb-src and that is
-	# not disabled with Enabled: no
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		awk 'BEGIN{RS=""; IGNORECASE=1}
-		     /(^|\n)Types:[^\n]*deb-src/ && !/(^|\n)Enabled:[[:space:]]*no/ {found=1}
-		     END{exit !found}' "$f" && return 0
-	done
-	return 1
-}
+# The private apt configuration: apt-get and apt-cache through papt read the
+# host's apt.conf.d (proxies) but this sources.list, lists and cache only.
+apt_dir=$OUT/apt
+papt() { APT_CONFIG=$apt_dir/apt.conf "$@"; }
 
 # Print "URI SUITE [SIGNED-BY]" of the first enabled 'deb' entry for this
 # release on the host.  The deb-src line must repeat the entry's Signed-By,
@@ -116,29 +118,57 @@ host_mirror() {
 	return 0
 }
 
-ensure_deb_src() {
-	if have_deb_src && apt-cache showsrc pciutils >/dev/null 2>&1 &&
-	   [ -n "$(apt-cache showsrc pciutils 2>/dev/null)" ]; then
+# The file earlier versions of this script wrote into the host's apt sources:
+# removed when it is that one (its first line), never any other.
+legacy_src=/etc/apt/sources.list.d/early-vfio-src.list
+remove_legacy_src() {
+	[ -f "$legacy_src" ] || return 0
+	if [ "$(head -n 1 "$legacy_src")" != '# added by early-vfio scripts/build-static-deps.sh for apt-get source' ]; then
+		log "keeping $legacy_src: not the file an earlier version of this script wrote"
 		return 0
 	fi
-	[ "${NO_APT:-0}" = 1 ] && die "no deb-src entry (NO_APT=1): run 'make deps' as root, or build the dynamic binary (make STATIC=no install)"
-	if ! have_deb_src; then
-		# shellcheck disable=SC2046 # three words wanted
-		set -- $(host_mirror)
-		uri=${1:-http://deb.debian.org/debian}
-		suite=${2:-bookworm}
-		opts=${3:+[signed-by=$3] }
-		log "adding 'deb-src $opts$uri $suite main' to /etc/apt/sources.list.d/early-vfio-src.list"
-		printf '# added by early-vfio scripts/build-static-deps.sh for apt-get source\ndeb-src %s%s %s main\n' \
-			"$opts" "$uri" "$suite" >/etc/apt/sources.list.d/early-vfio-src.list
-	fi
-	log "apt-get update"
-	apt-get update -qq >&2
+	log "removing $legacy_src (an earlier version of this script added it; the sources now come through $apt_dir)"
+	rm -f "$legacy_src"
 }
 
-# Newest version apt would fetch for a source package (empty if unknown).
+setup_private_apt() {
+	# shellcheck disable=SC2046 # three words wanted
+	set -- $(host_mirror)
+	uri=${1:-http://deb.debian.org/debian}
+	suite=${2:-bookworm}
+	opts=${3:+[signed-by=$3] }
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/sources.list.d" \
+		"$apt_dir/preferences.d"
+	line="deb-src $opts$uri $suite main"
+	# the lists are fetched again when the line changed or they are a day old (a new upload of
+	# pciutils or kmod is then seen); otherwise no network
+	if [ "$(sed -n 2p "$apt_dir/sources.list" 2>/dev/null)" = "$line" ] && [ -f "$apt_dir/apt.conf" ] &&
+	   [ -n "$(find "$apt_dir/updated" -mmin -1440 2>/dev/null)" ]; then
+		return 0
+	fi
+	rm -f "$apt_dir/updated"
+	printf '# early-vfio scripts/build-static-deps.sh: apt-get source only\n%s\n' "$line" \
+		>"$apt_dir/sources.list"
+	cat >"$apt_dir/apt.conf" <<EOF
+// early-vfio scripts/build-static-deps.sh: apt-get source without touching the host's apt
+Dir::Etc::SourceList "$apt_dir/sources.list";
+Dir::Etc::SourceParts "$apt_dir/sources.list.d";
+Dir::Etc::Preferences "$apt_dir/preferences";
+Dir::Etc::PreferencesParts "$apt_dir/preferences.d";
+Dir::State::Lists "$apt_dir/lists";
+Dir::Cache "$apt_dir/cache";
+APT::Sandbox::User "root";
+EOF
+	log "apt-get update (private: $line, lists in $apt_dir)"
+	papt apt-get update -qq >&2 || die "apt-get update with $apt_dir/apt.conf failed"
+	touch "$apt_dir/updated"
+}
+
+# Newest version apt would fetch for a source package (empty if unknown, or
+# when the private lists are not there yet).
 src_version() {
-	apt-cache showsrc --only-source "$1" 2>/dev/null |
+	[ -f "$apt_dir/apt.conf" ] || return 0
+	papt apt-cache showsrc --only-source "$1" 2>/dev/null |
 		awk '/^Version:/ {print $2}' | sort -V | tail -n1
 }
 
@@ -167,6 +197,10 @@ ensure_build_deps() {
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
+if [ "${NO_APT:-0}" != 1 ]; then
+	remove_legacy_src
+	setup_private_apt
+fi
 
 # --- stamp -------------------------------------------------------------------
 
@@ -178,8 +212,9 @@ outputs_present() {
 	done
 }
 
-# Fast path: versions pinned by the environment or, when apt's source lists
-# are there, asked from apt-cache (a few ms); without either, trust the stamp.
+# Fast path: versions pinned by the environment or, when the private source
+# lists are there, asked from apt-cache (a few ms); without either, trust the
+# stamp.
 if [ $force = 0 ] && [ -f "$stamp" ] && outputs_present; then
 	pv=${PCIUTILS_VERSION:-$(src_version pciutils)}
 	kv=${KMOD_VERSION:-$(src_version kmod)}
@@ -199,16 +234,21 @@ fi
 
 if [ "${skip_build:-0}" = 0 ]; then
 t0=$(date +%s)
-ensure_deb_src
-ensure_build_deps
+[ "$fetch_only" = 1 ] || ensure_build_deps
+# without apt (NO_APT=1) and no private lists yet: the versions fetched before
 pv=${PCIUTILS_VERSION:-$(src_version pciutils)}
 kv=${KMOD_VERSION:-$(src_version kmod)}
+[ -n "$pv" ] || pv=$(cat "$OUT"/src/pciutils-*/.evfio-version 2>/dev/null | sort -V | tail -n1)
+[ -n "$kv" ] || kv=$(cat "$OUT"/src/kmod-*/.evfio-version 2>/dev/null | sort -V | tail -n1)
 [ -n "$pv" ] || die "apt knows no source package pciutils"
 [ -n "$kv" ] || die "apt knows no source package kmod"
 
 src=$OUT/src
-rm -rf "${OUT:?}/lib" "${OUT:?}/include" "${OUT:?}/pkgconfig" "$stamp"
-mkdir -p "$src" "$OUT/lib" "$OUT/include/pci" "$OUT/pkgconfig"
+mkdir -p "$src"
+if [ "$fetch_only" = 0 ]; then
+	rm -rf "${OUT:?}/lib" "${OUT:?}/include" "${OUT:?}/pkgconfig" "$stamp"
+	mkdir -p "$OUT/lib" "$OUT/include/pci" "$OUT/pkgconfig"
+fi
 
 # Upstream version without epoch and Debian revision: the folder name
 # apt-get source extracts into.
@@ -224,13 +264,17 @@ fetch() { # package version dir
 		die "no source of $1 $2 in $src (NO_APT=1): run 'make deps' as root to fetch it, or build the dynamic binary (make STATIC=no install)"
 	rm -rf "$3"
 	log "apt-get source $1=$2"
-	(cd "$src" && apt-get source -qq -o APT::Sandbox::User=root --only-source "$1=$2" >"$src/apt-source-$1.log" 2>&1) ||
+	(cd "$src" && papt apt-get source -qq --only-source "$1=$2" >"$src/apt-source-$1.log" 2>&1) ||
 		{ cat "$src/apt-source-$1.log" >&2; die "apt-get source $1=$2 failed"; }
 	[ -d "$3" ] || die "expected $3 after apt-get source"
 	echo "$2" >"$3/.evfio-version"
 }
 fetch pciutils "$pv" "$pdir"
 fetch kmod "$kv" "$kdir"
+if [ "$fetch_only" = 1 ]; then
+	log "fetched pciutils $pv and kmod $kv into $src"
+	exit 0
+fi
 
 LIBCFLAGS="-O2 -g0 -ffunction-sections -fdata-sections"
 

@@ -6,9 +6,9 @@ set -eu
 
 # build: also debian/control's Build-Depends (debhelper provides debhelper-compat (= 13)), so
 # `make deb` (dpkg-buildpackage) works offline; test: lintian for make deb, autopkgtest to run
-# debian/tests by hand
+# debian/tests by hand, fakeroot and blhc for make check-package
 build="build-essential pkgconf libpci-dev libkmod-dev libinih-dev pciutils debhelper dpkg-dev libcmocka-dev"
-test="libcmocka-dev shellcheck python3 valgrind strace clang libclang-rt-dev dpkg-dev file lintian autopkgtest zsh"
+test="libcmocka-dev shellcheck python3 valgrind strace clang libclang-rt-dev dpkg-dev file lintian autopkgtest zsh fakeroot blhc"
 vm="qemu-system-x86 debootstrap e2fsprogs cpio zstd xz-utils util-linux initramfs-tools file binutils dpkg-dev"
 
 case "${1:-all}" in

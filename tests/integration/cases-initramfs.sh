@@ -102,6 +102,7 @@ dracut_tree() {
 		ln -s /$u/dracut-pre-udev.service "$d/etc/systemd/system/initrd.target.wants/dracut-pre-udev.service"
 		;;
 	shell)
+		# shellcheck disable=SC2016 # $UDEV_LOG and $systemdutildir are for the image's /init
 		printf '#!/bin/sh\n. /lib/dracut-lib.sh\nsource_hook cmdline\n# pre-udev scripts run before udev starts\nsource_hook pre-udev\nUDEV_LOG=$UDEV_LOG "$systemdutildir"/systemd-udevd --daemon --resolve-names=never\nsource_hook pre-trigger\nudevadm trigger --type=devices --action=add\n' \
 			>"$d/init"
 		chmod 0755 "$d/init"

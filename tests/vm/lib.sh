@@ -171,6 +171,7 @@ vm_install_project()
 {
 	local tree=$1 d=/usr/share/initramfs-tools
 	if [ -n "${EVFIO_VM_BINARY:-}" ]; then
+		# shellcheck disable=SC2015 # vm_die exits: it is the else of the whole chain
 		install -D -m 0755 "$EVFIO_VM_BINARY" "$tree/usr/sbin/early-vfio" &&
 			install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/hook" "$tree$d/hooks/early-vfio" &&
 			install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/init-top" "$tree$d/scripts/init-top/early-vfio" &&
@@ -261,6 +262,7 @@ vm_boot()
 			sed 's/\r//g' "$w/$name.serial" >&2
 		fi
 		why=$(vm_boot_flake "$w/$name.serial" "$rc")
+		# shellcheck disable=SC2015 # break is the else of the whole test
 		[ -n "$why" ] && [ "$attempt" = 1 ] && [ "${VM_BOOT_SNAPSHOT:-on}" = on ] || break
 		# Not a failure of the code under test: boot once more, and say so in the summary.
 		vm_log "boot ($name): $why; booting it once more"
