@@ -729,6 +729,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		}
 	}
 	evfio_devlist_free(&l);
+	warnings += evfio_pve_check(c);	/* Proxmox VE: mappings, VMs started on boot */
 	if (warnings)
 		printf("%d warning%s\n", warnings, warnings == 1 ? "" : "s");
 	if (errors) {

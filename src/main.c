@@ -29,7 +29,8 @@ struct command {
 static const struct command commands[] = {
 	{ "list", evfio_cmd_list, NEEDS_MODULES, " [-a] [--json]",
 	  "devices by IOMMU group: disks, interfaces, what can go to a VM" },
-	{ "add", evfio_cmd_add, NEEDS_MODULES | TAKES_ARGS, " DEVICE... [--name SECTION]",
+	{ "add", evfio_cmd_add, NEEDS_MODULES | TAKES_ARGS,
+	  " DEVICE...|--vm VMID [--name SECTION]",
 	  "select a device (address, /dev disk, interface) in the config" },
 	{ "remove", evfio_cmd_remove, NEEDS_MODULES | TAKES_ARGS, " SECTION|DEVICE...",
 	  "take a section, or the section of a device, out of the config" },
@@ -97,6 +98,7 @@ static void usage(void)
 	      " -a, --all            status, list: every PCI device\n"
 	      " -j, --json           status, list: print JSON\n"
 	      "     --name SECTION   add: the new section's name\n"
+	      "     --vm VMID        add: the devices of that Proxmox VE VM's hostpci lines\n"
 	      "     --offline        check: validate the config only, no devices needed\n"
 	      "     --initramfs IMG  check: is early-vfio in IMG, with this config, before udev\n"
 	      "     --chroot         record: in a chroot: the system is /etc/fstab's\n"
@@ -130,7 +132,7 @@ try_help(const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	enum { OPT_SYSROOT = 256, OPT_SKIP, OPT_TIMEOUT, OPT_OFFLINE, OPT_INITRAMFS,
-	       OPT_CHROOT, OPT_NAME };
+	       OPT_CHROOT, OPT_NAME, OPT_VM };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -143,6 +145,7 @@ int main(int argc, char **argv)
 		{ "initramfs", required_argument, NULL, OPT_INITRAMFS },
 		{ "chroot", no_argument, NULL, OPT_CHROOT },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "vm", required_argument, NULL, OPT_VM },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -202,6 +205,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NAME:
 			o.name = optarg;
+			break;
+		case OPT_VM:
+			o.vm = optarg;
 			break;
 		case 'v':
 			o.level = LOG_DEBUG;
