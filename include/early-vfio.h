@@ -34,6 +34,7 @@
  *   add.c       add and remove: the selector a device allows, the review
  *   apply.c     apply: check, rebuild every image, verify, IOMMU, the plan
  *   pve.c       Proxmox VE: the VMs' hostpciN devices, onboot, PCI mappings
+ *   esp.c       the ESPs proxmox-boot-tool keeps: what the firmware loads
  *   main.c      options, the command table, usage, exit codes
  *
  * The way of "serial = X" from the config to the bind: config.c parses it
@@ -737,6 +738,7 @@ struct evfio_opts {
 	int nargs;
 	const char *name;	/* add --name */
 	const char *vm;		/* add --vm VMID */
+	bool yes;		/* apply --yes: write the boot loader's command line */
 };
 
 /* Each returns an EVFIO_EXIT_* code. */
@@ -917,5 +919,24 @@ void evfio_pve_use_text(const struct evfio_pve_use *u, char *buf, size_t size);
  * hardware; VMs that start on boot with a device early-vfio leaves to its
  * host driver.  Returns the number of warnings. */
 int evfio_pve_check(struct evfio_ctx *c);
+
+/* ---- esp.c ---------------------------------------------------------- */
+
+enum evfio_loader {
+	EVFIO_LOADER_UNKNOWN,
+	EVFIO_LOADER_GRUB,		/* GRUB from /boot, update-grub */
+	EVFIO_LOADER_PBT_SDBOOT,	/* proxmox-boot-tool, systemd-boot */
+	EVFIO_LOADER_PBT_GRUB,		/* proxmox-boot-tool, GRUB on the ESPs */
+};
+
+/* Every ESP of /etc/kernel/proxmox-boot-uuids, mounted read-only in turn:
+ * each kernel's initrd there against /boot's (missing, older), loader
+ * entries with more than one initrd, and with config each image through
+ * evfio_initramfs_check.  *loader (may be NULL): the layout the ESPs use
+ * (UNKNOWN without the file).  Returns the number of problems (warned). */
+int evfio_esp_check(struct evfio_ctx *c, const char *config, enum evfio_loader *loader);
+/* /etc/kernel/cmdline differs from /proc/cmdline (the loader's own words
+ * aside): 1, warned; else 0. */
+int evfio_cmdline_drift(struct evfio_ctx *c);
 
 #endif

@@ -167,3 +167,207 @@ t "pve: list names the VM of each device (hostpciN by address, whole slot, ';' l
 t "pve: add --vm VMID: the VM's devices with stable selectors (card by address, mapped NVMe by serial), admin's bytes kept; again: no change" c_pve_add_vm
 t "pve: add --vm: unknown VM, mapping without this node, bad VMID, not a PVE host: exit 1, file unchanged; a mediated device is not added" c_pve_add_vm_refusals
 t "pve: check compares each mapping's id, subsystem-id, IOMMU group with the hardware; warns of onboot VMs' devices left to host drivers" c_pve_check
+
+# --- the boot loader with proxmox-boot-tool: apply, and the drift check and status see ------------
+
+PVE_ESPS='1A2B-3C4D 5E6F-7A8B'
+
+# pve_boot sdboot|grub: wf_boot, then two ESPs (as a ZFS mirror has) in proxmox-boot-tool's
+# layout, listed in etc/kernel/proxmox-boot-uuids; each stands at dev/disk/by-uuid/UUID as a
+# directory that the fake mount(8) in $T/bin links to its mount point (umount undoes it). A fake
+# proxmox-boot-tool refresh copies /boot's kernels and images as the real one does (systemd-boot:
+# EFI/proxmox/KVER/ and loader/entries/proxmox-KVER.conf with /etc/kernel/cmdline; GRUB: the top
+# of the ESP), skipping the ESP named by FAKE_PBT_SKIP; update-initramfs runs the helper's
+# post-update hook (etc/initramfs/post-update.d/proxmox-boot-sync) after building, as
+# initramfs-tools does. Every program logs to $T/gen.log.
+pve_boot() {
+	local u
+	wf_boot
+	mkdir -p "$T/etc/kernel" "$T/etc/initramfs/post-update.d" "$T/dev/disk/by-uuid"
+	: >"$T/etc/kernel/proxmox-boot-uuids"
+	for u in $PVE_ESPS; do
+		echo "$u" >>"$T/etc/kernel/proxmox-boot-uuids"
+		if [ "$1" = sdboot ]; then
+			mkdir -p "$T/dev/disk/by-uuid/$u/loader/entries" "$T/dev/disk/by-uuid/$u/EFI/proxmox"
+			echo 'timeout 3' >"$T/dev/disk/by-uuid/$u/loader/loader.conf"
+		else
+			mkdir -p "$T/dev/disk/by-uuid/$u/grub" "$T/dev/disk/by-uuid/$u/EFI/proxmox"
+			: >"$T/dev/disk/by-uuid/$u/EFI/proxmox/grubx64.efi"
+		fi
+	done
+	[ "$1" = sdboot ] && printf 'root=ZFS=rpool/ROOT/pve-1 boot=zfs\n' >"$T/etc/kernel/cmdline"
+	cat >"$T/bin/mount" <<-'EOF'
+		#!/bin/sh
+		echo "mount $*" >>"$FAKE_SYSROOT/gen.log"
+		[ "$1 $2" = "-o ro" ] || exit 32
+		rmdir "$4" && ln -s "$3" "$4"
+	EOF
+	cat >"$T/bin/umount" <<-'EOF'
+		#!/bin/sh
+		rm "$1" && mkdir "$1"
+	EOF
+	cat >"$T/bin/proxmox-boot-tool" <<-'EOF'
+		#!/bin/bash
+		echo "proxmox-boot-tool $*" >>"$FAKE_SYSROOT/gen.log"
+		[ "$1" = refresh ] || exit 0
+		while read -r u; do
+			e=$FAKE_SYSROOT/dev/disk/by-uuid/$u
+			[ "$u" = "${FAKE_PBT_SKIP:-}" ] && continue
+			for i in "$FAKE_SYSROOT"/boot/initrd.img-*; do
+				k=${i##*/initrd.img-}
+				if [ -e "$e/loader/loader.conf" ]; then
+					mkdir -p "$e/EFI/proxmox/$k"
+					cp --preserve=timestamps "$FAKE_SYSROOT/boot/vmlinuz-$k" "$i" "$e/EFI/proxmox/$k/"
+					printf 'title Proxmox\nversion %s\noptions %s\nlinux /EFI/proxmox/%s/vmlinuz-%s\ninitrd /EFI/proxmox/%s/initrd.img-%s\n' \
+						"$k" "$(head -n 1 "$FAKE_SYSROOT/etc/kernel/cmdline")" "$k" "$k" "$k" "$k" >"$e/loader/entries/proxmox-$k.conf"
+				else
+					cp --preserve=timestamps "$FAKE_SYSROOT/boot/vmlinuz-$k" "$i" "$e/"
+				fi
+			done
+		done <"$FAKE_SYSROOT/etc/kernel/proxmox-boot-uuids"
+	EOF
+	cat >"$T/etc/initramfs/post-update.d/proxmox-boot-sync" <<-'EOF'
+		#!/bin/sh
+		[ -z "$INITRAMFS_TOOLS_KERNEL_HOOK" ] && proxmox-boot-tool refresh --hook zz-proxmox-boot
+	EOF
+	# shellcheck disable=SC2016 # expanded by the fake, not here
+	printf '#!/bin/sh\necho "update-grub $*" >>"$FAKE_SYSROOT/gen.log"\n' >"$T/bin/update-grub"
+	chmod 0755 "$T/bin/mount" "$T/bin/umount" "$T/bin/proxmox-boot-tool" "$T/bin/update-grub" \
+		"$T/etc/initramfs/post-update.d/proxmox-boot-sync"
+	rm "$T/bin/update-initramfs"
+	cat >"$T/bin/update-initramfs" <<-'EOF'
+		#!/bin/sh
+		echo "update-initramfs $*" >>"$FAKE_SYSROOT/gen.log"
+		WF_SELF=1 "$(dirname "$0")/fake-generator" "$@" || exit 1
+		h=$FAKE_SYSROOT/etc/initramfs/post-update.d/proxmox-boot-sync
+		if [ -x "$h" ]; then exec "$h"; fi
+	EOF
+	chmod 0755 "$T/bin/update-initramfs"
+	# the fake generator logs its own name: one line per run, from the wrapper above
+	sed -i 's|^echo "$(basename "$0") $\*" >>"$FAKE_SYSROOT/gen.log"$|[ -n "${WF_SELF:-}" ] \|\| echo "$(basename "$0") $*" >>"$FAKE_SYSROOT/gen.log"|' "$T/bin/fake-generator"
+	FAKE_ENV+=(TMPDIR="$T/tmp")
+	mkdir -p "$T/tmp"
+}
+
+# gen_log: the programs run, ';'-separated, mounts left out
+gen_log() { grep -v '^mount ' "$T/gen.log" 2>/dev/null | paste -sd ';'; }
+
+c_pve_apply_sdboot() {
+	fx
+	wf_host
+	pve_boot sdboot
+	conf '[twin]' 'address = 01:00.0'
+	# not asked (no terminal) and no --yes: the command line is not written, apply says how
+	ev apply
+	want_rc 1
+	want_out_line 'boot loader: systemd-boot on the ESPs proxmox-boot-tool keeps'
+	want_out_line 'not written: add intel_iommu=on to /etc/kernel/cmdline?' 'apply --yes'
+	[ "$(cat "$T/etc/kernel/cmdline")" = 'root=ZFS=rpool/ROOT/pve-1 boot=zfs' ] || fail "/etc/kernel/cmdline changed without --yes"
+	rm -f "$T/gen.log"
+	ev apply --yes
+	want_rc 0
+	[ "$(cat "$T/etc/kernel/cmdline")" = 'root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on' ] ||
+		fail "/etc/kernel/cmdline is '$(cat "$T/etc/kernel/cmdline")'"
+	[ "$(cat "$T/etc/kernel/cmdline.early-vfio-bak" 2>/dev/null)" = 'root=ZFS=rpool/ROOT/pve-1 boot=zfs' ] ||
+		fail "no backup of the old /etc/kernel/cmdline"
+	want_out_line 'the old /etc/kernel/cmdline is kept as /etc/kernel/cmdline.early-vfio-bak'
+	# written before the rebuild, so the hook's one refresh copies it; apply does not refresh again
+	[ "$(gen_log)" = 'update-initramfs -u -k all;proxmox-boot-tool refresh --hook zz-proxmox-boot' ] ||
+		fail "apply ran '$(gen_log)'"
+	want_out_line 'post-update hook' 'not run again'
+	grep -q 'options root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on' "$T/dev/disk/by-uuid/5E6F-7A8B/loader/entries/proxmox-6.1.0-41-amd64.conf" ||
+		fail "the ESP's loader entry lacks the new command line"
+	# every image the firmware can load: two kernels in /boot and on each of the two ESPs
+	[ "$(grep -c 'image is ready' "$T/.out")" = 6 ] || fail "$(grep -c 'image is ready' "$T/.out") images checked ready, expected 6"
+	want_out_line 'ESP 5E6F-7A8B: ' "EFI/proxmox/6.1.0-41-amd64/initrd.img-6.1.0-41-amd64"
+	want_out_line 'next boot: on (/etc/kernel/cmdline has intel_iommu=on)'
+	ls "$T/tmp" | grep -q . && fail "a mount point was left in TMPDIR: $(ls "$T/tmp")"
+	# an ESP the refresh skipped keeps an image without early-vfio: apply says it is not ready
+	rm "$T/etc/kernel/cmdline.early-vfio-bak"
+	(cd "$T" && mkdir -p old && echo x >old/f && cd old && echo f | cpio -o -H newc --quiet | gzip -1) \
+		>"$T/dev/disk/by-uuid/1A2B-3C4D/EFI/proxmox/6.1.0-41-amd64/initrd.img-6.1.0-41-amd64"
+	touch -d '+1 hour' "$T/dev/disk/by-uuid/1A2B-3C4D/EFI/proxmox/6.1.0-41-amd64/initrd.img-6.1.0-41-amd64"
+	FAKE_ENV+=(FAKE_PBT_SKIP=1A2B-3C4D)
+	ev apply --yes
+	want_rc 1
+	want_out_line 'ESP 1A2B-3C4D: ' 'initrd.img-6.1.0-41-amd64'
+	want_out_line 'image is NOT ready'
+	want_err_line 'ESP 1A2B-3C4D: initrd.img-6.1.0-40-amd64 is older than /boot'
+	want_err_line '2 images are NOT ready'
+	[ -e "$T/etc/kernel/cmdline.early-vfio-bak" ] && fail "the command line was written again"
+}
+
+c_pve_apply_grub() {
+	fx
+	wf_host
+	pve_boot grub
+	conf '[twin]' 'address = 01:00.0'
+	printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n' >"$T/etc/default/grub"
+	ev apply --yes
+	want_rc 0
+	want_out_line 'boot loader: GRUB on the ESPs proxmox-boot-tool keeps'
+	grep -qx 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on"' "$T/etc/default/grub.d/early-vfio.cfg" ||
+		fail "no /etc/default/grub.d/early-vfio.cfg with intel_iommu=on"
+	[ "$(cat "$T/etc/default/grub")" = "$(printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"')" ] || fail "/etc/default/grub was edited"
+	# proxmox-boot-tool's refresh runs update-grub on each ESP: apply does not
+	[ "$(gen_log)" = 'update-initramfs -u -k all;proxmox-boot-tool refresh --hook zz-proxmox-boot' ] ||
+		fail "apply ran '$(gen_log)'"
+	[ "$(grep -c 'image is ready' "$T/.out")" = 6 ] || fail "$(grep -c 'image is ready' "$T/.out") images checked ready, expected 6"
+	want_out_line 'ESP 1A2B-3C4D: ' "/initrd.img-6.1.0-40-amd64: built by initramfs-tools"
+	want_out_line 'next boot: on (/etc/default/grub has intel_iommu=on)'
+	# plain GRUB (no ESPs kept by proxmox-boot-tool): the same file, then update-grub once
+	rm -r "$T/etc/kernel" "$T/etc/default/grub.d" "$T/gen.log"
+	rm "$T/bin/proxmox-boot-tool" "$T/etc/initramfs/post-update.d/proxmox-boot-sync"
+	ev apply --yes
+	want_rc 0
+	want_out_line 'boot loader: GRUB (command line: /etc/default/grub, update-grub)'
+	[ -e "$T/etc/default/grub.d/early-vfio.cfg" ] || fail "no /etc/default/grub.d/early-vfio.cfg"
+	[ "$(gen_log)" = 'update-initramfs -u -k all;update-grub ' ] || fail "apply ran '$(gen_log)'"
+	# again: nothing to write, update-grub not run
+	rm "$T/gen.log"
+	ev apply --yes
+	want_rc 0
+	[ -e "$T/etc/default/grub.d/early-vfio.cfg.early-vfio-bak" ] && fail "a second apply wrote the file again"
+	grep -q update-grub "$T/gen.log" && fail "update-grub ran with nothing changed"
+}
+
+c_pve_drift() {
+	fx
+	wf_host
+	pve_boot sdboot
+	conf '[twin]' 'address = 01:00.0'
+	printf 'root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on\n' >"$T/etc/kernel/cmdline"
+	printf 'initrd=\\EFI\\proxmox\\6.1.0-41-amd64\\initrd.img-6.1.0-41-amd64 intel_iommu=on boot=zfs root=ZFS=rpool/ROOT/pve-1\n' >"$T/proc/cmdline"
+	ev apply --yes
+	want_rc 0
+	ev check
+	want_rc 0
+	grep -qF 'ESP' "$T/.err" && fail "check warned about ESPs in step: $(grep ESP "$T/.err" | head -n 1)"
+	grep -qF 'is not the command line this boot ran' "$T/.err" && fail "the same words in another order were called a difference"
+	# /boot's image rebuilt, the ESPs not refreshed; one ESP lost an initrd; an entry with two initrds
+	touch -d '+1 hour' "$T/boot/initrd.img-6.1.0-41-amd64"
+	rm "$T/dev/disk/by-uuid/5E6F-7A8B/EFI/proxmox/6.1.0-40-amd64/initrd.img-6.1.0-40-amd64"
+	echo 'initrd /EFI/proxmox/6.1.0-40-amd64/extra.img' >>"$T/dev/disk/by-uuid/1A2B-3C4D/loader/entries/proxmox-6.1.0-40-amd64.conf"
+	printf 'root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on early-vfio.debug\n' >"$T/etc/kernel/cmdline"
+	ev check
+	want_rc 0
+	want_err_line 'ESP 1A2B-3C4D: initrd.img-6.1.0-41-amd64 is older than /boot' 'proxmox-boot-tool refresh'
+	want_err_line 'ESP 5E6F-7A8B: initrd.img-6.1.0-41-amd64 is older than /boot'
+	want_err_line 'ESP 5E6F-7A8B has no initrd.img-6.1.0-40-amd64'
+	want_err_line 'ESP 1A2B-3C4D: loader/entries/proxmox-6.1.0-40-amd64.conf loads 2 initrds'
+	want_err_line '/etc/kernel/cmdline is not the command line this boot ran' 'early-vfio.debug'
+	ev status
+	want_rc 0
+	want_err_line 'ESP 1A2B-3C4D: initrd.img-6.1.0-41-amd64 is older than /boot'
+	want_err_line '/etc/kernel/cmdline is not the command line this boot ran'
+	# an ESP in the list that is not on this machine, and a line that is not a VFAT UUID
+	printf '9999-0000\nnot-a-uuid\n' >>"$T/etc/kernel/proxmox-boot-uuids"
+	ev check
+	want_err_line 'ESP 9999-0000' 'not on this machine'
+	want_err_line "'not-a-uuid' is not a VFAT UUID"
+	ls "$T/tmp" | grep -q . && fail "a mount point was left in TMPDIR: $(ls "$T/tmp")"
+}
+
+t "pve: apply on systemd-boot + proxmox-boot-tool: intel_iommu=on into /etc/kernel/cmdline only with --yes, backup kept; one refresh; every ESP's images checked" c_pve_apply_sdboot
+t "pve: apply on GRUB + proxmox-boot-tool and on plain GRUB: /etc/default/grub.d/early-vfio.cfg; update-grub only for plain GRUB, only when written" c_pve_apply_grub
+t "pve: check and status: ESP initrd older than /boot's or missing, an entry with two initrds, /etc/kernel/cmdline unlike /proc/cmdline, ESPs not here" c_pve_drift
