@@ -92,6 +92,23 @@ static bool parse_pair(const char *s, uint16_t *a, uint16_t *b)
 	return true;
 }
 
+/* One line into buf; a longer one is cut there and the rest skipped, so
+ * that its tail is never read as a line of its own.  false at the end. */
+static bool next_line(FILE *f, char *buf, size_t size, bool *cut)
+{
+	size_t n;
+	int ch;
+
+	if (!fgets(buf, (int)size, f))
+		return false;
+	n = strlen(buf);
+	*cut = n && buf[n - 1] != '\n' && !feof(f);
+	if (*cut)
+		while ((ch = getc(f)) != EOF && ch != '\n')
+			;
+	return true;
+}
+
 static bool parse_bool(const char *s)
 {
 	return !strcmp(s, "1") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") ||
@@ -172,6 +189,7 @@ static int load_mappings(const struct evfio_sysfs *fs, struct evfio_log *log,
 	FILE *f = evfio_sysfs_fopen(fs, MAPPING_FILE);
 	char name[EVFIO_NAME_MAX] = "", *line;
 	int n = 0, r = 0;
+	bool cut;
 
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
@@ -180,10 +198,13 @@ static int load_mappings(const struct evfio_sysfs *fs, struct evfio_log *log,
 		fclose(f);
 		return -ENOMEM;
 	}
-	while (r == 0 && fgets(line, LINE_MAX_PVE, f)) {
+	while (r == 0 && next_line(f, line, LINE_MAX_PVE, &cut)) {
 		char *s = trim(line), *key;
 
 		n++;
+		if (cut)
+			ev_warn(log, "/" MAPPING_FILE ":%d: longer than %d bytes: cut there",
+				n, LINE_MAX_PVE - 1);
 		if (!*s || *s == '#')
 			continue;
 		if (line[0] != ' ' && line[0] != '\t') {
@@ -283,7 +304,7 @@ static int load_vm(const struct evfio_sysfs *fs, struct evfio_log *log,
 {
 	char file[320], *line;
 	size_t from = p->n_uses;
-	bool onboot = false;
+	bool onboot = false, cut;
 	int n = 0, r = 0;
 	FILE *f;
 
@@ -296,7 +317,7 @@ static int load_vm(const struct evfio_sysfs *fs, struct evfio_log *log,
 		fclose(f);
 		return -ENOMEM;
 	}
-	while (r == 0 && fgets(line, LINE_MAX_PVE, f)) {
+	while (r == 0 && next_line(f, line, LINE_MAX_PVE, &cut)) {
 		char *s = trim(line), *colon, *key, *value;
 		struct evfio_pve_use u = { .vmid = vmid };
 		char *end;

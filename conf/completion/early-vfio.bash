@@ -50,7 +50,7 @@ _early_vfio()
 {
 	local cur prev cmd='' config=/etc/early-vfio.conf root=${EARLY_VFIO_SYSROOT:-/} i w
 	local opts='-c --config --sysroot -n --dry-run --skip --timeout -a --all -j --json --offline
-		--initramfs --name --vm --chroot -v --verbose -q --quiet -h --help -V --version'
+		--initramfs --name --vm -y --yes --chroot -v --verbose -q --quiet -h --help -V --version'
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]:-}
 
@@ -101,7 +101,8 @@ _early_vfio()
 		case $cmd in
 		list | status) opts='-a --all -j --json' ;;
 		add) opts='--name --vm' ;;
-		apply | bind | release) opts='-n --dry-run' ;;
+		apply) opts='-n --dry-run -y --yes' ;;
+		bind | release) opts='-n --dry-run' ;;
 		check) opts='--offline --initramfs' ;;
 		record) opts='--chroot' ;;
 		esac

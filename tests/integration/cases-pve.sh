@@ -81,6 +81,22 @@ c_pve_list_vms() {
 	EOF
 }
 
+c_pve_long_line() {
+	fx
+	pve_host
+	conf '# empty'
+	# a description longer than a line buffer: its tail must not become a mapping of its own,
+	# taking the map entry that follows from vmdisk
+	{
+		printf 'vmdisk\n\tdescription %s' "$(head -c 8178 /dev/zero | tr '\0' A)"
+		printf 'evil\n\tmap id=1b36:0010,iommugroup=16,node=pve1,path=0000:00:05.0,subsystem-id=1af4:1100\n'
+	} >"$T/etc/pve/mapping/pci.cfg"
+	ev list
+	want_rc 0
+	want_dev 00:05.0 'passed through to: VM 100 (hostpci1, mapping vmdisk)'
+	want_err_line 'pci.cfg:2: longer than'
+}
+
 c_pve_add_vm() {
 	fx
 	pve_host
@@ -164,6 +180,7 @@ c_pve_check() {
 }
 
 t "pve: list names the VM of each device (hostpciN by address, whole slot, ';' list, mapping on this node), onboot; not snapshots'; --json vms" c_pve_list_vms
+t "pve: a pci.cfg line longer than the buffer is cut, its tail not read as a mapping of its own" c_pve_long_line
 t "pve: add --vm VMID: the VM's devices with stable selectors (card by address, mapped NVMe by serial), admin's bytes kept; again: no change" c_pve_add_vm
 t "pve: add --vm: unknown VM, mapping without this node, bad VMID, not a PVE host: exit 1, file unchanged; a mediated device is not added" c_pve_add_vm_refusals
 t "pve: check compares each mapping's id, subsystem-id, IOMMU group with the hardware; warns of onboot VMs' devices left to host drivers" c_pve_check
