@@ -151,7 +151,7 @@ static void check_kernel(struct esp_run *e, const char *uuid, const char *dir, b
 			 const char *kver)
 {
 	char esp_img[5120], boot_img[5120], entry[5120];
-	time_t te, tb;
+	time_t te = 0, tb = 0;
 
 	if (sdboot)
 		snprintf(esp_img, sizeof(esp_img), "%s/EFI/proxmox/%s/initrd.img-%s", dir, kver, kver);
