@@ -33,6 +33,8 @@
  *               keeping every other byte, replace atomically
  *   add.c       add and remove: the selector a device allows, the review
  *   apply.c     apply: check, rebuild every image, verify, IOMMU, the plan
+ *   pve.c       Proxmox VE: the VMs' hostpciN devices, onboot, PCI mappings
+ *   esp.c       the ESPs proxmox-boot-tool keeps: what the firmware loads
  *   main.c      options, the command table, usage, exit codes
  *
  * The way of "serial = X" from the config to the bind: config.c parses it
@@ -532,6 +534,7 @@ struct evfio_ctx {
 	struct evfio_deadline deadline;
 	bool dry_run;
 	bool enforce_record;		/* bind: refuse what the record does not say */
+	const struct evfio_pve *pve;	/* list: Proxmox VE's VMs, or NULL */
 };
 
 enum evfio_result {
@@ -734,6 +737,8 @@ struct evfio_opts {
 	char **args;		/* after the command (release: addresses) */
 	int nargs;
 	const char *name;	/* add --name */
+	const char *vm;		/* add --vm VMID */
+	bool yes;		/* apply --yes: write the boot loader's command line */
 };
 
 /* Each returns an EVFIO_EXIT_* code. */
@@ -862,5 +867,76 @@ int evfio_cmd_remove(struct evfio_ctx *c, struct evfio_opts *o);
 /* ---- apply.c -------------------------------------------------------- */
 
 int evfio_cmd_apply(struct evfio_ctx *c, struct evfio_opts *o);
+
+/* ---- pve.c ---------------------------------------------------------- */
+
+/* One device of a VM's hostpciN line (by address, or one path of a
+ * mapping on this node). */
+struct evfio_pve_use {
+	unsigned int vmid;
+	unsigned int slot;		/* N of hostpciN */
+	bool onboot;			/* onboot: 1 */
+	bool mdev;			/* mdev=: the host driver keeps the parent */
+	bool unresolved;		/* mapping without an entry for this node */
+	char mapping[EVFIO_NAME_MAX];	/* "": by address */
+	struct evfio_addr addr;		/* func -1: every function of the slot */
+	char path[16];			/* as written: "0a:00", "0000:0a:00.0" */
+};
+
+/* One path of a mapping's map entry for this node (pci.cfg). */
+struct evfio_pve_map {
+	char name[EVFIO_NAME_MAX];
+	int line;
+	struct evfio_addr addr;
+	char path[16];
+	bool first;			/* first path: PVE checks its iommugroup */
+	bool has_id, has_subsys;
+	uint16_t vendor, device, subvendor, subdevice;
+	int iommugroup;			/* -1: not given */
+};
+
+struct evfio_pve {
+	bool present;			/* /etc/pve/qemu-server exists */
+	char node[64];
+	struct evfio_pve_use *uses;	/* by vmid, then N */
+	size_t n_uses;
+	struct evfio_pve_map *maps;
+	size_t n_maps;
+};
+
+/* Read the VMs' configs and this node's mappings under the root; p->present
+ * false (and 0) on a host without /etc/pve.  Lines it cannot use are
+ * warned about (file:line) and skipped.  -errno. */
+int evfio_pve_load(const struct evfio_sysfs *fs, struct evfio_log *log,
+		   struct evfio_pve *p);
+void evfio_pve_free(struct evfio_pve *p);
+/* The next use of d from *it (start at 0), or NULL. */
+const struct evfio_pve_use *evfio_pve_next_use(const struct evfio_pve *p,
+					       const struct evfio_dev *d, size_t *it);
+/* "VM 100 (hostpci0, mapping gpu), starts on boot (onboot: 1)" */
+void evfio_pve_use_text(const struct evfio_pve_use *u, char *buf, size_t size);
+/* check: each mapping's id, subsystem-id and IOMMU group against the
+ * hardware; VMs that start on boot with a device early-vfio leaves to its
+ * host driver.  Returns the number of warnings. */
+int evfio_pve_check(struct evfio_ctx *c);
+
+/* ---- esp.c ---------------------------------------------------------- */
+
+enum evfio_loader {
+	EVFIO_LOADER_UNKNOWN,
+	EVFIO_LOADER_GRUB,		/* GRUB from /boot, update-grub */
+	EVFIO_LOADER_PBT_SDBOOT,	/* proxmox-boot-tool, systemd-boot */
+	EVFIO_LOADER_PBT_GRUB,		/* proxmox-boot-tool, GRUB on the ESPs */
+};
+
+/* Every ESP of /etc/kernel/proxmox-boot-uuids, mounted read-only in turn:
+ * each kernel's initrd there against /boot's (missing, older), loader
+ * entries with more than one initrd, and with config each image through
+ * evfio_initramfs_check.  *loader (may be NULL): the layout the ESPs use
+ * (UNKNOWN without the file).  Returns the number of problems (warned). */
+int evfio_esp_check(struct evfio_ctx *c, const char *config, enum evfio_loader *loader);
+/* /etc/kernel/cmdline differs from /proc/cmdline (the loader's own words
+ * aside): 1, warned; else 0. */
+int evfio_cmdline_drift(struct evfio_ctx *c);
 
 #endif

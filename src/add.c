@@ -45,6 +45,7 @@ struct edit {
 	struct unit *units;
 	size_t n_units;
 	char names[2048];	/* names given so far, "\n"-separated */
+	char vm_args[32][96];	/* add --vm: "VM 100 hostpci0", what each unit came from */
 };
 
 static void slot_of(const struct evfio_dev *d, char *buf, size_t size)
@@ -483,6 +484,85 @@ static void advise(struct edit *e, const struct unit *u)
 	}
 }
 
+/* ---- add --vm VMID: the devices of a Proxmox VE VM's hostpciN lines --- */
+
+static int add_vm(struct edit *e, const char *arg)
+{
+	struct evfio_ctx *c = e->c;
+	struct evfio_pve p;
+	size_t n = 0, skipped = 0;
+	unsigned long vmid;
+	char *end;
+	int r;
+
+	errno = 0;
+	vmid = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || arg[0] == '-' || vmid < 100 || vmid > 999999999) {
+		ev_err(&c->log, "invalid --vm '%.40s': a VM ID, 100-999999999", arg);
+		return EVFIO_EXIT_FAILURE;
+	}
+	r = evfio_pve_load(&c->fs, &c->log, &p);
+	if (r < 0 || !p.present) {
+		ev_err(&c->log, "--vm %lu: %s; %s not changed", vmid, r < 0 ? strerror(-r) :
+		       "no /etc/pve/qemu-server: not a Proxmox VE host", e->o->config);
+		return EVFIO_EXIT_FAILURE;
+	}
+	r = 0;
+	for (size_t i = 0; i < p.n_uses && !r; i++) {
+		const struct evfio_pve_use *u = &p.uses[i];
+		struct evfio_target tg;
+		char addr[32];
+
+		if (u->vmid != vmid)
+			continue;
+		if (u->unresolved) {
+			ev_err(&c->log, "VM %lu hostpci%u: mapping '%s' has no entry for this "
+			       "node (%s) in /etc/pve/mapping/pci.cfg; %s not changed", vmid,
+			       u->slot, u->mapping, p.node, e->o->config);
+			r = EVFIO_EXIT_FAILURE;
+			break;
+		}
+		if (u->mdev) {
+			ev_warn(&c->log, "VM %lu hostpci%u: a mediated device (mdev) of %s: "
+				"its parent stays with its host driver, not added", vmid,
+				u->slot, u->path);
+			skipped++;
+			continue;
+		}
+		if (n == sizeof(e->vm_args) / sizeof(e->vm_args[0])) {
+			ev_err(&c->log, "VM %lu: too many hostpci devices; %s not changed",
+			       vmid, e->o->config);
+			r = EVFIO_EXIT_FAILURE;
+			break;
+		}
+		if (u->addr.func < 0)
+			snprintf(addr, sizeof(addr), "%04x:%02x:%02x.*", (unsigned int)u->addr.domain,
+				 (unsigned int)u->addr.bus, (unsigned int)u->addr.slot);
+		else
+			snprintf(addr, sizeof(addr), "%04x:%02x:%02x.%x", (unsigned int)u->addr.domain,
+				 (unsigned int)u->addr.bus, (unsigned int)u->addr.slot,
+				 (unsigned int)u->addr.func);
+		snprintf(e->vm_args[n], sizeof(e->vm_args[n]), "--vm %lu (hostpci%u%s%.60s)",
+			 vmid, u->slot, u->mapping[0] ? ", mapping " : "", u->mapping);
+		if (evfio_resolve(&c->fs, &c->log, &e->l, addr, &tg) ||
+		    add_units(e, e->vm_args[n], &tg)) {
+			ev_err(&c->log, "VM %lu hostpci%u: %s; %s not changed", vmid, u->slot,
+			       tg.what, e->o->config);
+			r = EVFIO_EXIT_FAILURE;
+		}
+		evfio_target_free(&tg);
+		n++;
+	}
+	if (!r && !n && !skipped) {
+		ev_err(&c->log, "VM %lu passes no PCI device through (no hostpciN line in "
+		       "/etc/pve/qemu-server/%lu.conf); %s not changed", vmid, vmid,
+		       e->o->config);
+		r = EVFIO_EXIT_FAILURE;
+	}
+	evfio_pve_free(&p);
+	return r;
+}
+
 /* ---- add -------------------------------------------------------------- */
 
 static int prepare(struct edit *e, int *lock, struct evfio_conftext *t)
@@ -539,9 +619,9 @@ int evfio_cmd_add(struct evfio_ctx *c, struct evfio_opts *o)
 	int lock = -1, r, errors;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* lines and warnings in order */
-	if (!nargs) {
+	if (!nargs && !o->vm) {
 		ev_err(&c->log, "add: name a device: a PCI address (03:00.0), a disk "
-		       "(/dev/nvme1n1) or a network interface (enp5s0)");
+		       "(/dev/nvme1n1), a network interface (enp5s0) or --vm VMID");
 		return EVFIO_EXIT_FAILURE;
 	}
 	if (o->name && (!evfio_valid_name(o->name) || strlen(o->name) > SECTION_NAME_MAX ||
@@ -558,6 +638,11 @@ int evfio_cmd_add(struct evfio_ctx *c, struct evfio_opts *o)
 		       "remove %s, or another --name)", o->config, o->name, o->name);
 		r = EVFIO_EXIT_FAILURE;
 		goto out;
+	}
+	if (o->vm) {
+		r = add_vm(&e, o->vm);
+		if (r)
+			goto out;
 	}
 	for (int a = 0; a < nargs; a++) {
 		struct evfio_target tg;

@@ -2,19 +2,25 @@
 /* "apply": everything that makes the config real at the next boot, in
  * order, stopping at the first failure with its reason:
  *   1. check the config against this machine (as check does);
- *   2. rebuild the initramfs of every installed kernel with the generator
+ *   2. the boot loader: systemd-boot or GRUB with proxmox-boot-tool (the
+ *      layout of its ESPs), or plain GRUB; the IOMMU words where that
+ *      loader reads them (/etc/kernel/cmdline, or a file of its own in
+ *      /etc/default/grub.d/), written only with --yes or when the admin
+ *      says yes, the old file kept as a backup;
+ *   3. rebuild the initramfs of every installed kernel with the generator
  *      that is installed: update-initramfs -u -k all, or dracut
  *      --regenerate-all -f;
- *   3. proxmox-boot-tool refresh where it manages the ESPs;
- *   4. check --initramfs on every rebuilt image;
- *   5. the IOMMU: on now (groups exist), and on the next boot's command
+ *   4. proxmox-boot-tool refresh where it manages the ESPs, unless its
+ *      post-update hook did it after update-initramfs (once, not twice);
+ *   5. check --initramfs on every rebuilt image, in /boot and on each ESP;
+ *   6. the IOMMU: on now (groups exist), and on the next boot's command
  *      line (GRUB's /etc/default/grub, systemd-boot's /etc/kernel/cmdline),
  *      with the exact line to add when it is not;
- *   6. what the next boot binds, before and after.
+ *   7. what the next boot binds, before and after.
  * --dry-run prints the plan and changes nothing.  Programs are found on
  * PATH; files (/etc/default/grub, /boot, /lib/modules) are read under the
- * root (--sysroot).  apply itself writes nothing under the root: the
- * programs it runs do. */
+ * root (--sysroot).  apply writes under the root only the command line of
+ * step 2; the programs it runs write the rest. */
 #include <errno.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -26,7 +32,7 @@
 
 extern char **environ;
 
-#define STEPS 6
+#define STEPS 7
 
 static void step(int n, const char *what)
 {
@@ -141,7 +147,7 @@ static int rebuild_step(struct evfio_ctx *c, bool dry)
 	const char *const *argv;
 	int r;
 
-	step(2, "rebuild the initramfs of every installed kernel");
+	step(3, "rebuild the initramfs of every installed kernel");
 	switch (which_generator(c)) {
 	case GEN_INITRAMFS_TOOLS:
 		argv = uit;
@@ -173,11 +179,12 @@ static int rebuild_step(struct evfio_ctx *c, bool dry)
 
 static int refresh_step(struct evfio_ctx *c, bool dry)
 {
+	enum generator gen = which_generator(c);
 	static const char *const argv[] = { "proxmox-boot-tool", "refresh", NULL };
 	char path[4200];
 	int r;
 
-	step(3, "copy the images to the boot partitions (proxmox-boot-tool)");
+	step(4, "copy the images to the boot partitions (proxmox-boot-tool)");
 	if (!on_path("proxmox-boot-tool", path, sizeof(path))) {
 		printf("  no proxmox-boot-tool: the images stay in /boot, where the boot "
 		       "loader reads them\n");
@@ -186,6 +193,13 @@ static int refresh_step(struct evfio_ctx *c, bool dry)
 	if (!evfio_sysfs_exists(&c->fs, "etc/kernel/proxmox-boot-uuids")) {
 		printf("  proxmox-boot-tool manages no ESP here (no "
 		       "/etc/kernel/proxmox-boot-uuids): nothing to refresh\n");
+		return 0;
+	}
+	if (gen == GEN_INITRAMFS_TOOLS &&
+	    evfio_sysfs_exists(&c->fs, "etc/initramfs/post-update.d/proxmox-boot-sync")) {
+		printf("  %s by update-initramfs's post-update hook "
+		       "(/etc/initramfs/post-update.d/proxmox-boot-sync runs proxmox-boot-tool "
+		       "refresh): not run again\n", dry ? "would be done" : "done");
 		return 0;
 	}
 	if (dry) {
@@ -249,7 +263,7 @@ static int images_step(struct evfio_ctx *c, struct evfio_opts *o, bool dry, bool
 	size_t n = kernels(c, &kv);
 	int bad = 0;
 
-	step(4, "check every rebuilt image");
+	step(5, "check every rebuilt image, in /boot and on the ESPs");
 	if (!n)
 		printf("  no kernel found in %s/boot with its modules in /lib/modules\n",
 		       c->fs.root);
@@ -266,6 +280,13 @@ static int images_step(struct evfio_ctx *c, struct evfio_opts *o, bool dry, bool
 		free(kv[i]);
 	}
 	free(kv);
+	if (evfio_sysfs_exists(&c->fs, "etc/kernel/proxmox-boot-uuids")) {
+		if (dry)
+			printf("  would check: the images on each ESP of "
+			       "/etc/kernel/proxmox-boot-uuids\n");
+		else
+			bad += evfio_esp_check(c, selects ? o->config : NULL, NULL);
+	}
 	fflush(stdout);
 	if (bad) {
 		ev_err(&c->log, "apply: %d image%s NOT ready (see above): the next boot "
@@ -396,7 +417,7 @@ static int iommu_step(struct evfio_ctx *c)
 	struct grub g;
 	int problems = 0;
 
-	step(5, "the IOMMU, now and at the next boot");
+	step(6, "the IOMMU, now and at the next boot");
 	read_line(c, "proc/cmdline", cur, sizeof(cur));
 	cur_on = has_word(cur, "intel_iommu=on");
 	/* VT-d on without intel_iommu=on: the kernel turns it on by itself */
@@ -456,7 +477,169 @@ static int iommu_step(struct evfio_ctx *c)
 	return problems;
 }
 
-/* ---- 6. what the next boot binds -------------------------------------- */
+/* ---- 2. the boot loader and its command line -------------------------- */
+
+#define GRUB_SNIPPET_DIR "etc/default/grub.d"
+#define GRUB_SNIPPET "early-vfio.cfg"
+
+static const char *loader_name(enum evfio_loader l)
+{
+	switch (l) {
+	case EVFIO_LOADER_PBT_SDBOOT:
+		return "systemd-boot on the ESPs proxmox-boot-tool keeps (command line: "
+		       "/etc/kernel/cmdline)";
+	case EVFIO_LOADER_PBT_GRUB:
+		return "GRUB on the ESPs proxmox-boot-tool keeps (command line: "
+		       "/etc/default/grub)";
+	case EVFIO_LOADER_GRUB:
+		return "GRUB (command line: /etc/default/grub, update-grub)";
+	default:
+		return "not known";
+	}
+}
+
+/* Yes from --yes, or from the admin at a terminal. */
+static bool agreed(const struct evfio_opts *o, const char *question)
+{
+	char answer[16];
+
+	if (o->yes)
+		return true;
+	if (!isatty(STDIN_FILENO)) {
+		printf("  not written: %s? (no terminal to ask; apply --yes writes it)\n",
+		       question);
+		return false;
+	}
+	printf("  %s? [y/N] ", question);
+	fflush(stdout);
+	if (!fgets(answer, sizeof(answer), stdin))
+		return false;
+	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+/* Keep path's bytes in path.early-vfio-bak. */
+static int backup(struct evfio_ctx *c, const char *dir, const char *name)
+{
+	char path[300], bak[300], *text;
+	FILE *f;
+	size_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = evfio_sysfs_fopen(&c->fs, path);
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	text = calloc(1, 65536);
+	if (!text) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(text, 1, 65535, f);
+	fclose(f);
+	if (memchr(text, '\0', n)) {
+		free(text);
+		return -EILSEQ;
+	}
+	snprintf(bak, sizeof(bak), "%s.early-vfio-bak", name);
+	r = evfio_file_replace(&c->fs, dir, bak, text);
+	free(text);
+	if (!r)
+		printf("  the old /%s is kept as /%s/%s\n", path, dir, bak);
+	return r;
+}
+
+/* Which loader, and the IOMMU words where it reads them. 0, or an exit
+ * code. *grub_changed: update-grub is due (plain GRUB). */
+static int loader_step(struct evfio_ctx *c, struct evfio_opts *o, bool *grub_changed)
+{
+	bool now = evfio_iommu_present(&c->fs);
+	bool vtd = evfio_sysfs_exists(&c->fs, "sys/firmware/acpi/tables/DMAR");
+	enum evfio_loader l = EVFIO_LOADER_UNKNOWN;
+	char cur[4096] = "", kcmd[4096], q[300];
+	struct grub g;
+	int r;
+
+	*grub_changed = false;
+	step(2, "the boot loader and its command line");
+	if (evfio_sysfs_exists(&c->fs, "etc/kernel/proxmox-boot-uuids") && !o->dry_run) {
+		int level = c->log.level;
+
+		c->log.level = LOG_ERR;	/* the layout only: check has said the rest */
+		evfio_esp_check(c, NULL, &l);
+		c->log.level = level;
+	}
+	grub_read(c, &g);
+	if (l == EVFIO_LOADER_UNKNOWN && evfio_sysfs_exists(&c->fs, "etc/kernel/proxmox-boot-uuids"))
+		l = evfio_sysfs_exists(&c->fs, "etc/kernel/cmdline") ? EVFIO_LOADER_PBT_SDBOOT :
+		    EVFIO_LOADER_PBT_GRUB;	/* --dry-run: not mounted, as the files say */
+	else if (l == EVFIO_LOADER_UNKNOWN && g.found)
+		l = EVFIO_LOADER_GRUB;
+	printf("  boot loader: %s\n", loader_name(l));
+	read_line(c, "proc/cmdline", cur, sizeof(cur));
+	/* the IOMMU words: Intel VT-d needs intel_iommu=on unless the kernel
+	 * turned it on by itself; AMD-Vi is on by default */
+	if (!vtd || (now && !has_word(cur, "intel_iommu=on")))
+		return 0;
+	if (l == EVFIO_LOADER_PBT_SDBOOT) {
+		char line[4200];
+
+		if (!read_line(c, "etc/kernel/cmdline", kcmd, sizeof(kcmd))) {
+			printf("  no /etc/kernel/cmdline: proxmox-boot-tool uses this boot's "
+			       "command line; create it (with root=) and add intel_iommu=on\n");
+			return 0;
+		}
+		if (has_word(kcmd, "intel_iommu=on"))
+			return 0;
+		snprintf(line, sizeof(line), "%s%sintel_iommu=on\n", kcmd, kcmd[0] ? " " : "");
+		if (o->dry_run) {
+			printf("  would write /etc/kernel/cmdline: %s", line);
+			return 0;
+		}
+		if (!agreed(o, "add intel_iommu=on to /etc/kernel/cmdline"))
+			return 0;
+		r = backup(c, "etc/kernel", "cmdline");
+		if (!r)
+			r = evfio_file_replace(&c->fs, "etc/kernel", "cmdline", line);
+		if (r) {
+			ev_err(&c->log, "apply: cannot write /etc/kernel/cmdline: %s; not "
+			       "changed", strerror(-r));
+			return EVFIO_EXIT_FAILURE;
+		}
+		printf("  /etc/kernel/cmdline is now: %s", line);
+		return 0;
+	}
+	if (l != EVFIO_LOADER_GRUB && l != EVFIO_LOADER_PBT_GRUB)
+		return 0;
+	if (has_word(g.all, "intel_iommu=on"))
+		return 0;
+	snprintf(q, sizeof(q), "add intel_iommu=on to GRUB's command line (/%s/%s)",
+		 GRUB_SNIPPET_DIR, GRUB_SNIPPET);
+	if (o->dry_run) {
+		printf("  would write /%s/%s: GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_"
+		       "LINUX_DEFAULT intel_iommu=on\"\n", GRUB_SNIPPET_DIR, GRUB_SNIPPET);
+		return 0;
+	}
+	if (!agreed(o, q))
+		return 0;
+	r = backup(c, GRUB_SNIPPET_DIR, GRUB_SNIPPET);
+	if (!r)
+		r = evfio_file_replace(&c->fs, GRUB_SNIPPET_DIR, GRUB_SNIPPET,
+				       "# Written by early-vfio apply: the IOMMU that vfio-pci "
+				       "needs (Intel VT-d).\n"
+				       "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT "
+				       "intel_iommu=on\"\n");
+	if (r) {
+		ev_err(&c->log, "apply: cannot write /%s/%s: %s; not changed",
+		       GRUB_SNIPPET_DIR, GRUB_SNIPPET, strerror(-r));
+		return EVFIO_EXIT_FAILURE;
+	}
+	printf("  wrote /%s/%s (GRUB_CMDLINE_LINUX_DEFAULT += intel_iommu=on)\n",
+	       GRUB_SNIPPET_DIR, GRUB_SNIPPET);
+	*grub_changed = l == EVFIO_LOADER_GRUB;	/* proxmox-boot-tool refresh runs update-grub */
+	return 0;
+}
+
+/* ---- 7. what the next boot binds -------------------------------------- */
 
 static void disks_of(const struct evfio_inventory *inv, const char *bdf, char *buf,
 		     size_t size)
@@ -477,7 +660,7 @@ static void table_step(struct evfio_ctx *c, struct evfio_opts *o)
 	size_t rows = 0;
 	bool missing;
 
-	step(6, "what the next boot binds (* changes)");
+	step(7, "what the next boot binds (* changes)");
 	if (evfio_cmd_survey(c, o, &l, &missing, false))
 		return;
 	if (evfio_inventory_scan(&c->fs, &c->log, &l, &inv) < 0) {
@@ -530,7 +713,7 @@ static void table_step(struct evfio_ctx *c, struct evfio_opts *o)
 
 int evfio_cmd_apply(struct evfio_ctx *c, struct evfio_opts *o)
 {
-	bool dry = o->dry_run, selects;
+	bool dry = o->dry_run, selects, grub_changed = false;
 	int r, problems;
 
 	/* the programs' output, our lines and our messages, in the order they come */
@@ -539,7 +722,18 @@ int evfio_cmd_apply(struct evfio_ctx *c, struct evfio_opts *o)
 	       o->config);
 	r = check_step(c, o, &selects);
 	if (!r)
+		r = loader_step(c, o, &grub_changed);
+	if (!r)
 		r = rebuild_step(c, dry);
+	if (!r && grub_changed) {
+		static const char *const argv[] = { "update-grub", NULL };
+
+		if (run(c, argv)) {
+			ev_err(&c->log, "apply: update-grub failed: the next boot has GRUB's old "
+			       "command line; run update-grub once the cause above is fixed");
+			r = EVFIO_EXIT_FAILURE;
+		}
+	}
 	if (!r)
 		r = refresh_step(c, dry);
 	if (!r)

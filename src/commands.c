@@ -604,6 +604,9 @@ int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
 	else
 		evfio_print_status(stdout, c, &l, o->all);
 	evfio_devlist_free(&l);
+	/* the next boot: what the ESPs and /etc/kernel/cmdline will give it */
+	evfio_cmdline_drift(c);
+	evfio_esp_check(c, NULL, NULL);
 	return EVFIO_EXIT_OK;
 }
 
@@ -729,6 +732,9 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		}
 	}
 	evfio_devlist_free(&l);
+	warnings += evfio_pve_check(c);	/* Proxmox VE: mappings, VMs started on boot */
+	/* what the firmware will load: the ESPs proxmox-boot-tool keeps */
+	warnings += evfio_cmdline_drift(c) + evfio_esp_check(c, NULL, NULL);
 	if (warnings)
 		printf("%d warning%s\n", warnings, warnings == 1 ? "" : "s");
 	if (errors) {

@@ -45,7 +45,10 @@ static enum member member_kind(const struct evfio_ctx *c, const struct evfio_dev
 static bool interesting(const struct evfio_ctx *c, const struct evfio_dev *d)
 {
 	unsigned int base = d->id.class >> 16, cls = d->id.class >> 8;
+	size_t it = 0;
 
+	if (c->pve && evfio_pve_next_use(c->pve, d, &it))
+		return true;	/* a VM's device */
 	return base == 0x01 || base == 0x02 || base == 0x03 || cls == 0x0c03 ||
 	       d->section || !strcmp(d->driver, c->cfg.driver);
 }
@@ -220,6 +223,15 @@ static void print_device(FILE *f, const struct evfio_ctx *c, const struct evfio_
 	if (d->section)
 		fprintf(f, "\tselected by: [%s]%s\n", d->section->name,
 			d->via_group ? " (the rest of its IOMMU group)" : "");
+	if (c->pve) {
+		const struct evfio_pve_use *u;
+		size_t it = 0;
+
+		while ((u = evfio_pve_next_use(c->pve, d, &it))) {
+			evfio_pve_use_text(u, why, sizeof(why));
+			fprintf(f, "\tpassed through to: %s\n", why);
+		}
+	}
 	if (!grouped && evfio_protect_why(&c->prot, d->bdf))
 		fprintf(f, "\tholds the running system: %s\n", evfio_protect_why(&c->prot, d->bdf));
 	else if (grouped && evfio_group_blocker(c, d, why, sizeof(why)))
@@ -365,6 +377,20 @@ static void json_device(FILE *f, const struct evfio_ctx *c, const struct evfio_d
 	}
 	fputs("], \"section\": ", f);
 	evfio_json_str(f, d->section ? d->section->name : NULL);
+	fputs(", \"vms\": [", f);
+	if (c->pve) {
+		const struct evfio_pve_use *u;
+		size_t it = 0;
+
+		for (first = true; (u = evfio_pve_next_use(c->pve, d, &it)); first = false) {
+			fprintf(f, "%s{\"vmid\": %u, \"hostpci\": %u, \"mapping\": ",
+				first ? "" : ", ", u->vmid, u->slot);
+			evfio_json_str(f, u->mapping);
+			fprintf(f, ", \"onboot\": %s, \"mdev\": %s}", u->onboot ? "true" :
+				"false", u->mdev ? "true" : "false");
+		}
+	}
+	fputc(']', f);
 	fputs(", \"protected\": ", f);
 	evfio_json_str(f, evfio_protect_why(&c->prot, d->bdf));
 	fputs(", \"keeps_group\": ", f);
@@ -425,6 +451,7 @@ static void print_json(FILE *f, struct evfio_ctx *c, const struct evfio_devlist 
 int evfio_cmd_list(struct evfio_ctx *c, struct evfio_opts *o)
 {
 	struct evfio_inventory inv;
+	struct evfio_pve pve;
 	struct evfio_devlist l;
 	struct grouping g;
 	struct group *groups;
@@ -440,6 +467,12 @@ int evfio_cmd_list(struct evfio_ctx *c, struct evfio_opts *o)
 		evfio_devlist_free(&l);
 		return EVFIO_EXIT_FAILURE;
 	}
+	r = evfio_pve_load(&c->fs, &c->log, &pve);
+	if (r < 0)
+		ev_warn(&c->log, "/etc/pve: cannot read the VMs' configs: %s", strerror(-r));
+	else if (pve.present)
+		c->pve = &pve;
+	r = EVFIO_EXIT_OK;
 	groups = calloc(l.n ? l.n : 1, sizeof(*groups));
 	if (!groups) {
 		ev_err(&c->log, "out of memory");
@@ -463,6 +496,9 @@ int evfio_cmd_list(struct evfio_ctx *c, struct evfio_opts *o)
 		print_text(stdout, c, &l, &g, groups, n_groups, &inv, o->all);
 	free(groups);
 out:
+	if (c->pve)
+		evfio_pve_free(&pve);
+	c->pve = NULL;
 	free(g.order);
 	evfio_inventory_free(&inv);
 	evfio_devlist_free(&l);

@@ -29,11 +29,12 @@ struct command {
 static const struct command commands[] = {
 	{ "list", evfio_cmd_list, NEEDS_MODULES, " [-a] [--json]",
 	  "devices by IOMMU group: disks, interfaces, what can go to a VM" },
-	{ "add", evfio_cmd_add, NEEDS_MODULES | TAKES_ARGS, " DEVICE... [--name SECTION]",
+	{ "add", evfio_cmd_add, NEEDS_MODULES | TAKES_ARGS,
+	  " DEVICE...|--vm VMID [--name SECTION]",
 	  "select a device (address, /dev disk, interface) in the config" },
 	{ "remove", evfio_cmd_remove, NEEDS_MODULES | TAKES_ARGS, " SECTION|DEVICE...",
 	  "take a section, or the section of a device, out of the config" },
-	{ "apply", evfio_cmd_apply, NEEDS_MODULES, " [--dry-run]",
+	{ "apply", evfio_cmd_apply, NEEDS_MODULES, " [--dry-run] [--yes]",
 	  "check, rebuild every initramfs, verify; what the next boot binds" },
 	{ "bind", evfio_cmd_bind, NEEDS_MODULES | LOGS_TO_KMSG, "",
 	  "bind every selected device now" },
@@ -97,6 +98,9 @@ static void usage(void)
 	      " -a, --all            status, list: every PCI device\n"
 	      " -j, --json           status, list: print JSON\n"
 	      "     --name SECTION   add: the new section's name\n"
+	      "     --vm VMID        add: the devices of that Proxmox VE VM's hostpci lines\n"
+	      " -y, --yes            apply: write the IOMMU option to the boot loader's\n"
+	      "                      command line without asking\n"
 	      "     --offline        check: validate the config only, no devices needed\n"
 	      "     --initramfs IMG  check: is early-vfio in IMG, with this config, before udev\n"
 	      "     --chroot         record: in a chroot: the system is /etc/fstab's\n"
@@ -130,7 +134,7 @@ try_help(const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	enum { OPT_SYSROOT = 256, OPT_SKIP, OPT_TIMEOUT, OPT_OFFLINE, OPT_INITRAMFS,
-	       OPT_CHROOT, OPT_NAME };
+	       OPT_CHROOT, OPT_NAME, OPT_VM, OPT_YES };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -143,6 +147,8 @@ int main(int argc, char **argv)
 		{ "initramfs", required_argument, NULL, OPT_INITRAMFS },
 		{ "chroot", no_argument, NULL, OPT_CHROOT },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "vm", required_argument, NULL, OPT_VM },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -163,7 +169,7 @@ int main(int argc, char **argv)
 	c.fs.rootfd = -1;
 	o.sysroot = getenv("EARLY_VFIO_SYSROOT");
 	opterr = 0;	/* our messages start with "early-vfio: " */
-	while ((ch = getopt_long(argc, argv, ":c:najvqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:najyvqhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o.config = optarg;
@@ -202,6 +208,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NAME:
 			o.name = optarg;
+			break;
+		case OPT_VM:
+			o.vm = optarg;
+			break;
+		case 'y':
+			o.yes = true;
 			break;
 		case 'v':
 			o.level = LOG_DEBUG;

@@ -50,7 +50,7 @@ _early_vfio()
 {
 	local cur prev cmd='' config=/etc/early-vfio.conf root=${EARLY_VFIO_SYSROOT:-/} i w
 	local opts='-c --config --sysroot -n --dry-run --skip --timeout -a --all -j --json --offline
-		--initramfs --name --chroot -v --verbose -q --quiet -h --help -V --version'
+		--initramfs --name --vm -y --yes --chroot -v --verbose -q --quiet -h --help -V --version'
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]:-}
 
@@ -62,7 +62,7 @@ _early_vfio()
 		--sysroot) root=${COMP_WORDS[i + 1]:-$root}; i=$((i + 1)) ;;
 		--config=*) config=${w#--config=} ;;
 		--sysroot=*) root=${w#--sysroot=} ;;
-		--skip | --timeout | --initramfs | --name) i=$((i + 1)) ;;
+		--skip | --timeout | --initramfs | --name | --vm) i=$((i + 1)) ;;
 		-*) ;;
 		*) [ -z "$cmd" ] && cmd=$w ;;
 		esac
@@ -84,13 +84,25 @@ _early_vfio()
 	--timeout | --name)
 		return 0
 		;;
+	--vm)
+		# Proxmox VE: the VM IDs of /etc/pve/qemu-server/<vmid>.conf
+		local f ids=''
+		for f in "${root%/}"/etc/pve/qemu-server/*.conf; do
+			[ -e "$f" ] || continue
+			f=${f##*/}
+			ids+="${f%.conf} "
+		done
+		mapfile -t COMPREPLY < <(compgen -W "$ids" -- "$cur")
+		return 0
+		;;
 	esac
 
 	if [[ $cur == -* ]]; then
 		case $cmd in
 		list | status) opts='-a --all -j --json' ;;
-		add) opts='--name' ;;
-		apply | bind | release) opts='-n --dry-run' ;;
+		add) opts='--name --vm' ;;
+		apply) opts='-n --dry-run -y --yes' ;;
+		bind | release) opts='-n --dry-run' ;;
 		check) opts='--offline --initramfs' ;;
 		record) opts='--chroot' ;;
 		esac
