@@ -35,7 +35,7 @@ LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
              src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
              src/output.c src/initramfs.c src/inventory.c src/list.c \
-             src/confedit.c src/add.c src/apply.c
+             src/confedit.c src/add.c src/apply.c src/sriov.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
@@ -84,7 +84,7 @@ early-vfio-asan: $(SRC) $(HDR)
 
 # ---- tests -------------------------------------------------------------
 UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme \
-              tests/unit/test_vfio tests/unit/test_confedit
+              tests/unit/test_vfio tests/unit/test_confedit tests/unit/test_sriov
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
