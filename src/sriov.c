@@ -146,6 +146,30 @@ static int read_uint(const struct evfio_sysfs *fs, const char *bdf, const char *
 	return 0;
 }
 
+/* A link to a PCI device ("../0000:00:04.1"): the address it names, when
+ * the device is there. */
+static int link_bdf(const struct evfio_sysfs *fs, const char *path, char *buf,
+		    size_t size)
+{
+	char target[256];
+	const char *base;
+	struct evfio_addr a;
+	int r;
+
+	r = evfio_sysfs_readlink(fs, path, target, sizeof(target));
+	if (r < 0)
+		return r;
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) != EVFIO_BDF_LEN - 1 || size < EVFIO_BDF_LEN ||
+	    evfio_addr_parse(base, &a) || a.domain < 0 || a.func < 0)
+		return -EILSEQ;
+	if (!evfio_sysfs_exists(fs, path))
+		return -ENOENT;	/* dangling */
+	memcpy(buf, base, EVFIO_BDF_LEN);
+	return 0;
+}
+
 /* PF/virtfnI -> the VF's address */
 static int vf_addr(const struct evfio_sysfs *fs, const char *pf, unsigned int i,
 		   char bdf[EVFIO_BDF_LEN])
@@ -156,11 +180,9 @@ static int vf_addr(const struct evfio_sysfs *fs, const char *pf, unsigned int i,
 	snprintf(attr, sizeof(attr), "virtfn%u", i);
 	r = evfio_dev_path(path, sizeof(path), pf, attr);
 	if (!r)
-		r = evfio_sysfs_link_name(fs, path, buf, sizeof(buf));
+		r = link_bdf(fs, path, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	if (strlen(buf) != EVFIO_BDF_LEN - 1 || strchr(buf, '/'))
-		return -EINVAL;
 	memcpy(bdf, buf, EVFIO_BDF_LEN);
 	return 0;
 }
@@ -174,11 +196,9 @@ int evfio_vf_of(const struct evfio_sysfs *fs, const char *bdf,
 
 	r = evfio_dev_path(path, sizeof(path), bdf, "physfn");
 	if (!r)
-		r = evfio_sysfs_link_name(fs, path, buf, sizeof(buf));
+		r = link_bdf(fs, path, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	if (strlen(buf) != EVFIO_BDF_LEN - 1)
-		return -EINVAL;
 	memcpy(pf, buf, EVFIO_BDF_LEN);
 	*index = -1;
 	if (read_uint(fs, pf, "sriov_numvfs", &n) < 0)

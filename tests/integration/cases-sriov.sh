@@ -1,0 +1,194 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # T, CONF, RC, FAKE_ENV: set by run.sh, which sources this file
+# Sourced by run.sh: SR-IOV (issue 28). `early-vfio vfs [ADDRESS]` makes the VFs of a PF that an
+# SR-IOV section (sriov-vfs, sriov-vfio) selects; fakekernel.so plays drivers/pci/iov.c:
+# sriov_numvfs creates VFs (virtfnN, physfn, a group each), sriov_drivers_autoprobe 0 keeps every
+# driver from a VF without driver_override. The PF is a QEMU NVMe controller on nvme whose VFs
+# nvme also matches (--vf-driver nvme), as in the VM row sriov.
+
+# sriov_pf [fs_dev options...]: the PF at 0000:00:04.0, 4 VFs possible, on nvme
+sriov_pf() {
+	fs_dev "$T" 0000:00:04.0 --ids 1b36:0010 --class 010802 --driver nvme --sriov 4:0 --vf-driver nvme "$@"
+}
+
+PF=sys/bus/pci/devices/0000:00:04.0
+
+# want_vfs N: the PF has N VFs enabled and virtfn0..N-1
+want_vfs() {
+	local n
+	n=$(cat "$T/$PF/sriov_numvfs")
+	[ "$n" = "$1" ] || fail "sriov_numvfs is $n, expected $1"
+	[ "$1" = 0 ] && [ -e "$T/$PF/virtfn0" ] && fail "virtfn0 still there"
+	[ "$1" -gt 0 ] && [ ! -L "$T/$PF/virtfn$(($1 - 1))" ] && fail "no virtfn$(($1 - 1))"
+	return 0
+}
+
+want_autoprobe() {
+	[ "$(cat "$T/$PF/sriov_drivers_autoprobe")" = "$1" ] ||
+		fail "sriov_drivers_autoprobe is $(cat "$T/$PF/sriov_drivers_autoprobe"), expected $1"
+}
+
+c_sriov_vfs_made_and_bound() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 3' 'sriov-vfio = 0 1'
+	ev vfs 0000:00:04.0
+	want_rc 0
+	want_vfs 3
+	want_host 0000:00:04.0 nvme
+	want_target 0000:00:04.1
+	want_target 0000:00:04.2
+	want_host 0000:00:04.3 nvme
+	want_autoprobe 1
+	# the clean way: autoprobe off before the VFs exist, the override before their probe,
+	# autoprobe back before the host's VF is probed; nvme never probes a VF for the VM
+	want_log_order 'sriov_drivers_autoprobe 0000:00:04.0 = 0' 'sriov_numvfs 0000:00:04.0 = 3' \
+		'driver_override 0000:00:04.1 = vfio-pci' 'drivers_probe 0000:00:04.1: bound to vfio-pci' \
+		'driver_override 0000:00:04.2 = vfio-pci' 'sriov_drivers_autoprobe 0000:00:04.0 = 1' \
+		'drivers_probe 0000:00:04.3: bound to nvme'
+	want_no_log 'VF 0000:00:04.1: bound to nvme'
+	want_no_log 'bound to nvme: 0000:00:04.1'
+	want_no_log 'unbind 0000:00:04.0'
+	want_err '0000:00:04.1 (VF 0 of 0000:00:04.0) (none) -> vfio-pci (nvme-vfs)'
+	want_err '0000:00:04.3 (VF 2 of 0000:00:04.0): left to the host (nvme)'
+	# a second run (the udev rule on a later bind event) changes nothing
+	: >"$T/fakekernel.log"
+	ev vfs 0000:00:04.0
+	want_rc 0
+	want_no_writes
+	want_err '3 VFs enabled already'
+}
+
+c_sriov_pf_refused_vfs_in_use() {
+	fx
+	sriov_pf
+	env FAKE_SYSROOT="$T" LD_PRELOAD="$SHIM" sh -c "echo 2 > $T/$PF/sriov_numvfs"
+	: >"$T/fakekernel.log"
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 3' 'sriov-vfio = 0'
+	ev vfs 0000:00:04.0
+	want_rc 64
+	want_no_writes
+	want_vfs 2
+	want_host 0000:00:04.1 nvme
+	want_err '0000:00:04.0 [1b36:0010]: no VFs made (nvme-vfs): 2 VFs are enabled already (sriov-vfs = 3)'
+}
+
+c_sriov_pf_refused_on_target() {
+	fx
+	sriov_pf --bound-to vfio-pci
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 0'
+	ev vfs 0000:00:04.0
+	want_rc 64
+	want_no_writes
+	want_err 'it is on vfio-pci: a PF with SR-IOV keeps its host driver'
+}
+
+c_sriov_pf_without_driver() {
+	fx
+	sriov_pf --unbound
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 0'
+	ev vfs 0000:00:04.0
+	want_rc 64
+	want_no_writes
+	want_vfs 0
+	want_driver 0000:00:04.0 none
+	want_err 'no VFs made (nvme-vfs): it has no driver: VFs exist only while'
+}
+
+c_sriov_above_totalvfs() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 5' 'sriov-vfio = 0'
+	ev vfs 0000:00:04.0
+	want_rc 64
+	want_no_writes
+	want_vfs 0
+	want_autoprobe 1
+	want_err 'sriov-vfs = 5, but the PF supports at most 4 (sriov_totalvfs)'
+}
+
+c_sriov_time_limit() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 3' 'sriov-vfio = 0 1'
+	# vfio-pci's probe of VF 1 never returns: the time limit interrupts it
+	FAKE_ENV=(FAKE_HANG=vfio-pci:0000:00:04.2)
+	ev --timeout 5 vfs 0000:00:04.0
+	want_rc 64
+	want_vfs 0
+	want_autoprobe 1
+	want_host 0000:00:04.0 nvme
+	[ -e "$T/sys/bus/pci/devices/0000:00:04.1" ] && fail "VF 0 left behind"
+	want_no_log 'bound to nvme'
+	want_log_order 'probe vfio-pci 0000:00:04.2: hanging' 'sriov_numvfs 0000:00:04.0 = 0' \
+		'sriov_drivers_autoprobe 0000:00:04.0 = 1'
+	want_err 'the time limit (--timeout) was reached'
+	want_err 'the VFs it made are removed, the PF is as it was'
+}
+
+c_sriov_no_time_left() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 3' 'sriov-vfio = 0 1'
+	# the numvfs write takes longer than the whole limit: nothing is left for the VFs
+	FAKE_ENV=(FAKE_SRIOV_SLOW=10)
+	ev --timeout 4 vfs 0000:00:04.0
+	want_rc 64
+	want_vfs 0
+	want_autoprobe 1
+	want_err 'interrupted: the time limit (--timeout) was reached'
+}
+
+c_sriov_vf_refused_rolls_back() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 1'
+	FAKE_ENV=(FAKE_REFUSE=vfio-pci:0000:00:04.2)
+	ev vfs 0000:00:04.0
+	want_rc 64
+	want_vfs 0
+	want_autoprobe 1
+	want_err 'vfio-pci did not take VF 1 (0000:00:04.2'
+}
+
+c_sriov_other_pf_ignored() {
+	fx
+	sriov_pf
+	fs_dev "$T" 0000:03:00.0
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 1'
+	ev vfs 0000:03:00.0
+	want_rc 0
+	want_no_writes
+}
+
+c_sriov_bind_leaves_pf() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 1'
+	ev bind
+	want_host 0000:00:04.0 nvme
+	want_no_log 'driver_override 0000:00:04.0'
+}
+
+c_sriov_pf_also_selected_for_target() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 1' \
+		'[all-qemu-nvme]' 'ids = 1b36:0010'
+	ev vfs 0000:00:04.0
+	want_rc 64
+	want_no_writes
+	want_err '[all-qemu-nvme] selects the PF itself for vfio-pci'
+}
+
+t "vfs: VFs made with autoprobe off, chosen VFs on vfio-pci before any probe, the rest on nvme; a rerun writes nothing" c_sriov_vfs_made_and_bound
+t "vfs: a PF with VFs enabled with another count is refused, nothing written (VFs may be in use)" c_sriov_pf_refused_vfs_in_use
+t "vfs: a PF on vfio-pci is refused, nothing written" c_sriov_pf_refused_on_target
+t "vfs: a PF without a driver is refused before any write (the udev rule runs when it binds)" c_sriov_pf_without_driver
+t "vfs: sriov-vfs above sriov_totalvfs is refused before any write" c_sriov_above_totalvfs
+t "vfs: the time limit reached in a VF's probe removes the VFs, restores autoprobe" c_sriov_time_limit
+t "vfs: the time limit reached in the sriov_numvfs write: nothing made, autoprobe restored" c_sriov_no_time_left
+t "vfs: vfio-pci refusing a chosen VF removes the VFs again" c_sriov_vf_refused_rolls_back
+t "vfs ADDRESS of a device no SR-IOV section selects writes nothing, exits 0" c_sriov_other_pf_ignored
+t "bind never takes the PF of an SR-IOV section" c_sriov_bind_leaves_pf
+t "vfs: a PF that a vfio-pci section also selects is refused" c_sriov_pf_also_selected_for_target
