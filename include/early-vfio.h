@@ -624,6 +624,10 @@ int evfio_vf_of(const struct evfio_sysfs *fs, const char *bdf,
 /* vfs [ADDRESS...]: make the VFs of every PF an SR-IOV section selects (or
  * of those at ADDRESS, as the udev rule passes it).  An EVFIO_EXIT_* code. */
 int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o);
+/* boot, after the bind (same config, same deadline): the PFs of SR-IOV
+ * sections, their driver loaded when the image has it, get their VFs.
+ * A PF without its driver is left to the udev rule.  0 or -errno. */
+int evfio_sriov_boot(struct evfio_ctx *c);
 
 /* ---- vfio.c --------------------------------------------------------- */
 

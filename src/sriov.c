@@ -658,3 +658,57 @@ int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o)
 		return EVFIO_EXIT_FAILURE;
 	return r ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
 }
+
+/* ---- at boot ----------------------------------------------------------- */
+
+#define PF_DRIVER_WAIT_MS 5000	/* for a PF's driver to bind once loaded */
+
+/* Load the module of a PF that has no driver yet, when the image has it,
+ * and wait (bounded) for its driver to bind; false when it did not. */
+static bool pf_driver_up(struct evfio_ctx *c, struct evfio_dev *pf)
+{
+	char mods[256], label[64], *tok, *save = NULL;
+	uint64_t end;
+
+	evfio_dev_label(pf, label, sizeof(label));
+	if (!c->mods || evfio_modules_for_alias(c->mods, pf->modalias, mods,
+						sizeof(mods)) < 0 || !mods[0]) {
+		ev_info(&c->log, "%s: its driver is not in this image: its VFs are "
+			"made when the driver binds (udev rule)", label);
+		return false;
+	}
+	for (tok = strtok_r(mods, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+		if (evfio_modules_load_driver(c->mods, &c->fs, tok, false) < 0)
+			ev_warn(&c->log, "%s: loading %s failed: its VFs are made when "
+				"a driver binds it (udev rule)", label, tok);
+	end = evfio_deadline_until(&c->deadline, PF_DRIVER_WAIT_MS, EVFIO_MOVE_RESERVE_MS);
+	while (evfio_dev_refresh(&c->fs, pf) == 0 && !pf->driver[0] &&
+	       evfio_now_ms() < end)
+		evfio_pause_ms(&c->deadline, 50);
+	if (!pf->driver[0])
+		ev_info(&c->log, "%s: no driver bound it: its VFs are made when one "
+			"does (udev rule)", label);
+	return pf->driver[0] != '\0';
+}
+
+int evfio_sriov_boot(struct evfio_ctx *c)
+{
+	struct pf_keep k = { .c = c };
+	struct evfio_scan how = { .need = c->cfg.need, .keep = keep_pf, .data = &k };
+	struct evfio_devlist l = { 0 };
+	int r;
+
+	if (c->cfg.n_errors || !has_sriov_sections(&c->cfg))
+		return 0;
+	r = evfio_pci_scan(&c->fs, &c->log, &how, &l);
+	if (r < 0) {
+		ev_err(&c->log, "vfs: cannot scan PCI devices: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if (!l.devs[i].driver[0])
+			pf_driver_up(c, &l.devs[i]);
+	evfio_devlist_free(&l);
+	r = run(c, NULL, 0);
+	return r < 0 ? r : r ? -EAGAIN : 0;
+}

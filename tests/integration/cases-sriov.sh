@@ -192,3 +192,42 @@ t "vfs: vfio-pci refusing a chosen VF removes the VFs again" c_sriov_vf_refused_
 t "vfs ADDRESS of a device no SR-IOV section selects writes nothing, exits 0" c_sriov_other_pf_ignored
 t "bind never takes the PF of an SR-IOV section" c_sriov_bind_leaves_pf
 t "vfs: a PF that a vfio-pci section also selects is refused" c_sriov_pf_also_selected_for_target
+
+c_sriov_boot_loads_pf_driver() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	sriov_pf --unbound
+	fs_module "$T" nvme
+	printf 'alias pci:v00001B36d00000010sv*sd*bc*sc*i* nvme\n' >>"$T/etc/modprobe.d/fakesys.conf"
+	conf '[sata]' 'address = 0000:03:00.0' \
+		'[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 1'
+	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n' >"$T/proc/cmdline"
+	ev boot
+	want_rc 0
+	want_target 0000:03:00.0
+	want_host 0000:00:04.0 nvme
+	want_vfs 2
+	want_host 0000:00:04.1 nvme
+	want_target 0000:00:04.2
+	want_log_order 'driver_override 0000:03:00.0 = vfio-pci' 'module nvme loaded' \
+		'sriov_drivers_autoprobe 0000:00:04.0 = 0' 'sriov_numvfs 0000:00:04.0 = 2' \
+		'driver_override 0000:00:04.2 = vfio-pci'
+	want_no_log 'VF 0000:00:04.2: bound to nvme'
+}
+
+c_sriov_boot_pf_driver_not_in_image() {
+	fx
+	sriov_pf --unbound
+	fs_module "$T" nvme
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 2' 'sriov-vfio = 1'
+	printf 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n' >"$T/proc/cmdline"
+	ev boot
+	want_rc 0
+	want_vfs 0
+	want_driver 0000:00:04.0 none
+	want_no_writes
+	want_err 'its VFs are made when the driver binds (udev rule)'
+}
+
+t "boot: after the bind, the PF's driver in the image is loaded and the PF's VFs made" c_sriov_boot_loads_pf_driver
+t "boot: a PF whose driver is not in the image is left to the udev rule, nothing written" c_sriov_boot_pf_driver_not_in_image
