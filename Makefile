@@ -14,6 +14,8 @@ DRACUTDIR ?= $(PREFIX)/lib/dracut/modules.d
 SYSCONFDIR ?= /etc
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+UDEVRULESDIR ?= /lib/udev/rules.d
+SYSTEMDUNITDIR ?= /lib/systemd/system
 
 CC        ?= cc
 PKGS      := libpci libkmod inih
@@ -153,6 +155,8 @@ install: $(INSTALL_BIN)
 	install -D -m 0644 src/early-vfio.conf.5 $(DESTDIR)$(MANDIR)/man5/early-vfio.conf.5
 	install -D -m 0644 conf/completion/early-vfio.bash $(DESTDIR)$(BASHCOMPDIR)/early-vfio
 	install -D -m 0644 conf/completion/_early-vfio $(DESTDIR)$(ZSHCOMPDIR)/_early-vfio
+	install -D -m 0644 conf/udev/60-early-vfio-vfs.rules $(DESTDIR)$(UDEVRULESDIR)/60-early-vfio-vfs.rules
+	install -D -m 0644 conf/systemd/early-vfio-vfs@.service $(DESTDIR)$(SYSTEMDUNITDIR)/early-vfio-vfs@.service
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf"; \
 	else \
