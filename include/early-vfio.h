@@ -621,6 +621,10 @@ bool evfio_sriov_wants_vfio(const struct evfio_section *s, unsigned int idx);
  * virtfnN); -ENOENT when it is not a VF. */
 int evfio_vf_of(const struct evfio_sysfs *fs, const char *bdf,
 		char pf[EVFIO_BDF_LEN], int *index);
+/* "VF 0 of 0000:00:06.0", or "PF, 3 of 4 VFs enabled, [nvme-vfs] asks for
+ * 3: 00:06.1, 00:06.2, 00:06.3" (status, list); false when d is neither. */
+bool evfio_sriov_text(const struct evfio_ctx *c, const struct evfio_dev *d,
+		      char *buf, size_t size);
 /* vfs [ADDRESS...]: make the VFs of every PF an SR-IOV section selects (or
  * of those at ADDRESS, as the udev rule passes it).  An EVFIO_EXIT_* code. */
 int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o);

@@ -212,6 +212,44 @@ int evfio_vf_of(const struct evfio_sysfs *fs, const char *bdf,
 	return 0;
 }
 
+bool evfio_sriov_text(const struct evfio_ctx *c, const struct evfio_dev *d,
+		      char *buf, size_t size)
+{
+	char pf[EVFIO_BDF_LEN];
+	unsigned int total = 0, cur = 0;
+	int idx;
+
+	if (evfio_vf_of(&c->fs, d->bdf, pf, &idx) == 0) {
+		if (idx >= 0)
+			snprintf(buf, size, "VF %d of %s", idx, pf);
+		else
+			snprintf(buf, size, "VF of %s", pf);
+		return true;
+	}
+	if (read_uint(&c->fs, d->bdf, "sriov_totalvfs", &total) < 0 || !total)
+		return false;
+	read_uint(&c->fs, d->bdf, "sriov_numvfs", &cur);
+	snprintf(buf, size, "PF, %u of %u VFs enabled", cur, total);
+	for (size_t i = 0; i < c->cfg.n_sections; i++) {
+		const struct evfio_section *s = &c->cfg.sections[i];
+		size_t len = strlen(buf);
+
+		if (s->sriov_vfs && evfio_section_selects(s, &d->id)) {
+			snprintf(buf + len, size - len, ", [%s] asks for %u", s->name,
+				 s->sriov_vfs);
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < cur && i < EVFIO_SRIOV_MAX; i++) {
+		char vf[EVFIO_BDF_LEN];
+		size_t len = strlen(buf);
+
+		if (vf_addr(&c->fs, d->bdf, i, vf) == 0)
+			snprintf(buf + len, size - len, "%s%s", i ? ", " : ": ", vf + 5);
+	}
+	return true;
+}
+
 /* ---- the stage ---------------------------------------------------------- */
 
 struct vf {

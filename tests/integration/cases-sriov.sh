@@ -231,3 +231,56 @@ c_sriov_boot_pf_driver_not_in_image() {
 
 t "boot: after the bind, the PF's driver in the image is loaded and the PF's VFs made" c_sriov_boot_loads_pf_driver
 t "boot: a PF whose driver is not in the image is left to the udev rule, nothing written" c_sriov_boot_pf_driver_not_in_image
+
+# sriov_made: c_sriov_vfs_made_and_bound's state (3 VFs, 0 and 1 on vfio-pci, 2 on nvme)
+sriov_made() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 3' 'sriov-vfio = 0 1'
+	ev vfs
+	[ "$RC" = 0 ] || fail "vfs exited $RC"
+}
+
+c_sriov_status_shows_pf_and_index() {
+	sriov_made
+	ev status
+	want_rc 0
+	grep -A9 '^0000:00:04.1 ' "$T/.out" | grep -qF 'SR-IOV: VF 0 of 0000:00:04.0' ||
+		fail "status lacks 'SR-IOV: VF 0 of 0000:00:04.0' under 04.1"
+	grep -A9 '^0000:00:04.2 ' "$T/.out" | grep -qF 'SR-IOV: VF 1 of 0000:00:04.0' ||
+		fail "status lacks 'SR-IOV: VF 1 of 0000:00:04.0' under 04.2"
+	ev status --json
+	grep -qF '"address": "0000:00:04.2"' "$T/.out" || fail "no 04.2 in status --json"
+	tr -d '\n' <"$T/.out" | grep -qE '"address": "0000:00:04.2"[^}]*"sriov_pf": "0000:00:04.0", "sriov_vf_index": 1' ||
+		fail "status --json lacks sriov_pf/sriov_vf_index for 04.2"
+	ev status -a
+	grep -A9 '^0000:00:04.0 ' "$T/.out" |
+		grep -qF 'SR-IOV: PF, 3 of 4 VFs enabled, [nvme-vfs] asks for 3: 00:04.1, 00:04.2, 00:04.3' ||
+		fail "status -a lacks the PF's VFs under 04.0"
+}
+
+c_sriov_list_shows_pf_to_vfs() {
+	sriov_made
+	ev list
+	want_rc 0
+	grep -A6 ' 00:04.0 ' "$T/.out" | grep -qF 'SR-IOV: PF, 3 of 4 VFs enabled, [nvme-vfs] asks for 3: 00:04.1, 00:04.2, 00:04.3' ||
+		fail "list lacks PF -> VFs under 00:04.0"
+	grep -A6 ' 00:04.3 ' "$T/.out" | grep -qF 'SR-IOV: VF 2 of 0000:00:04.0' ||
+		fail "list lacks 'VF 2 of 0000:00:04.0' under 00:04.3"
+}
+
+c_sriov_release_vf() {
+	sriov_made
+	: >"$T/fakekernel.log"
+	ev release 0000:00:04.1
+	want_rc 0
+	want_host 0000:00:04.1 nvme
+	want_target 0000:00:04.2
+	want_host 0000:00:04.0 nvme
+	want_vfs 3
+	want_no_log 'sriov_numvfs'
+}
+
+t "status: each VF shows its PF and index (text and --json), the PF its VFs" c_sriov_status_shows_pf_and_index
+t "list: the PF shows its VFs, each VF its PF and index" c_sriov_list_shows_pf_to_vfs
+t "release ADDRESS hands a VF back to its host driver; the PF and the other VFs stay" c_sriov_release_vf
