@@ -625,6 +625,13 @@ int evfio_vf_of(const struct evfio_sysfs *fs, const char *bdf,
  * 3: 00:06.1, 00:06.2, 00:06.3" (status, list); false when d is neither. */
 bool evfio_sriov_text(const struct evfio_ctx *c, const struct evfio_dev *d,
 		      char *buf, size_t size);
+/* add of a VF (l: the full scan): 0 when vf is no VF; 2 with the keys of
+ * an SR-IOV section for its PF in keys (its VFs as many as now, this one
+ * for the target) and why in how; 1 when a section takes it already, a
+ * -errno when it cannot be added (how says why). */
+int evfio_sriov_add_keys(const struct evfio_ctx *c, const struct evfio_devlist *l,
+			 const struct evfio_dev *vf, char *keys, size_t ksize,
+			 char *how, size_t hsize);
 /* vfs [ADDRESS...]: make the VFs of every PF an SR-IOV section selects (or
  * of those at ADDRESS, as the udev rule passes it).  An EVFIO_EXIT_* code. */
 int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o);

@@ -250,6 +250,48 @@ bool evfio_sriov_text(const struct evfio_ctx *c, const struct evfio_dev *d,
 	return true;
 }
 
+int evfio_sriov_add_keys(const struct evfio_ctx *c, const struct evfio_devlist *l,
+			 const struct evfio_dev *vf, char *keys, size_t ksize,
+			 char *how, size_t hsize)
+{
+	const struct evfio_dev *p = NULL;
+	char pf[EVFIO_BDF_LEN];
+	unsigned int cur = 0;
+	int idx;
+
+	if (evfio_vf_of(&c->fs, vf->bdf, pf, &idx) < 0)
+		return 0;
+	for (size_t i = 0; i < l->n && !p; i++)
+		if (!strcmp(l->devs[i].bdf, pf))
+			p = &l->devs[i];
+	if (idx < 0 || !p) {
+		snprintf(how, hsize, "it is a VF of %s, but not one of its virtfnN", pf);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->cfg.n_sections; i++) {
+		const struct evfio_section *s = &c->cfg.sections[i];
+
+		if (!s->sriov_vfs || !evfio_section_selects(s, &p->id))
+			continue;
+		if (evfio_sriov_wants_vfio(s, (unsigned int)idx)) {
+			snprintf(how, hsize, "already selected by [%s] (VF %d of %s)",
+				 s->name, idx, pf);
+			return 1;
+		}
+		snprintf(how, hsize, "it is VF %d of %s, whose VFs [%s] makes: add %d to "
+			 "its sriov-vfio line", idx, pf, s->name, idx);
+		return -EEXIST;
+	}
+	read_uint(&c->fs, pf, "sriov_numvfs", &cur);
+	snprintf(keys, ksize, "address = %s\nids = %04x:%04x\nsriov-vfs = %u\n"
+		 "sriov-vfio = %d\n", pf, p->id.vendor, p->id.device, cur, idx);
+	snprintf(how, hsize, "as VF %d of its PF %s: VFs exist only while the PF's "
+		 "driver is bound, so the section selects the PF (by address, with its "
+		 "vendor:device as a guard), which makes %u VFs and gives VF %d to %s",
+		 idx, pf, cur, idx, c->cfg.driver);
+	return 2;
+}
+
 /* ---- the stage ---------------------------------------------------------- */
 
 struct vf {

@@ -284,3 +284,31 @@ c_sriov_release_vf() {
 t "status: each VF shows its PF and index (text and --json), the PF its VFs" c_sriov_status_shows_pf_and_index
 t "list: the PF shows its VFs, each VF its PF and index" c_sriov_list_shows_pf_to_vfs
 t "release ADDRESS hands a VF back to its host driver; the PF and the other VFs stay" c_sriov_release_vf
+
+c_sriov_add_vf() {
+	fx
+	sriov_pf
+	env FAKE_SYSROOT="$T" LD_PRELOAD="$SHIM" sh -c "echo 3 > $T/$PF/sriov_numvfs"
+	conf '# VMs'
+	cp "$CONF" "$T/conf.orig"
+	ev add 0000:00:04.2
+	want_rc 0
+	cmp -s -n "$(wc -c <"$T/conf.orig")" "$T/conf.orig" "$CONF" || fail "the config's first bytes changed"
+	grep -qx 'address = 0000:00:04.0' "$CONF" || fail "the new section does not select the PF by address"
+	grep -qx 'sriov-vfs = 3' "$CONF" || fail "no 'sriov-vfs = 3' in the config"
+	grep -qx 'sriov-vfio = 1' "$CONF" || fail "no 'sriov-vfio = 1' in the config"
+	grep -q 'as VF 1 of its PF 0000:00:04.0' "$T/.out" || fail "add does not say it took VF 1 of the PF"
+	ev check --offline
+	want_rc 0
+	# the same VF again: nothing to change; another VF of that PF: the section to edit is named
+	cp "$CONF" "$T/conf.added"
+	ev add 0000:00:04.2
+	want_rc 0
+	grep -q 'already selected by \[' "$T/.out" || fail "a second add of VF 1 does not say it is selected"
+	ev add 0000:00:04.1
+	want_rc 1
+	want_err 'add 0 to its sriov-vfio line'
+	cmp -s "$T/conf.added" "$CONF" || fail "a refused add changed the config"
+}
+
+t "add of a VF writes an SR-IOV section for its PF (sriov-vfs as now, that VF for vfio-pci)" c_sriov_add_vf
