@@ -632,6 +632,10 @@ bool evfio_sriov_text(const struct evfio_ctx *c, const struct evfio_dev *d,
 int evfio_sriov_add_keys(const struct evfio_ctx *c, const struct evfio_devlist *l,
 			 const struct evfio_dev *vf, char *keys, size_t ksize,
 			 char *how, size_t hsize);
+/* check: the PFs an SR-IOV section selects, each with its VFs and what
+ * would keep vfs from making them (a warning each); how many PFs. */
+size_t evfio_sriov_check_print(struct evfio_ctx *c, const struct evfio_section *sec,
+			       int *warnings);
 /* vfs [ADDRESS...]: make the VFs of every PF an SR-IOV section selects (or
  * of those at ADDRESS, as the udev rule passes it).  An EVFIO_EXIT_* code. */
 int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o);

@@ -681,7 +681,9 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		size_t found = 0;
 
 		printf("[%s]%s\n", sec->name, sec->skipped ? " (skipped)" : "");
-		for (size_t i = 0; i < l.n; i++) {
+		if (sec->sriov_vfs)	/* its PF keeps its driver (sriov.c) */
+			found = evfio_sriov_check_print(c, sec, &warnings);
+		for (size_t i = 0; i < l.n && !sec->sriov_vfs; i++) {
 			const struct evfio_dev *d = &l.devs[i];
 			const char *why;
 			char line[320];

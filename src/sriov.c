@@ -690,6 +690,40 @@ static int run(struct evfio_ctx *c, const struct evfio_addr *addrs, int naddrs)
 	return bad ? 1 : 0;
 }
 
+size_t evfio_sriov_check_print(struct evfio_ctx *c, const struct evfio_section *sec,
+			       int *warnings)
+{
+	struct pf_keep k = { .c = c };
+	struct evfio_scan how = { .need = c->cfg.need, .names = true, .keep = keep_pf,
+				  .data = &k };
+	struct evfio_devlist l = { 0 };
+	size_t found = 0;
+
+	if (evfio_pci_scan(&c->fs, &c->log, &how, &l) < 0)
+		return 0;
+	for (size_t i = 0; i < l.n; i++) {
+		struct evfio_dev *d = &l.devs[i];
+		struct pf_run p = { .c = c, .s = sec, .pf = d };
+		char line[320], text[1200], why[400];
+
+		if (evfio_is_nvme(&d->id) && !d->id.nvme_known)
+			evfio_nvme_identify_sysfs(&c->fs, d->bdf, &d->id);
+		if (!evfio_section_selects(sec, &d->id))
+			continue;
+		found++;
+		evfio_dev_lspci(d, true, line, sizeof(line));
+		printf("  %s, driver %s\n", line, d->driver[0] ? d->driver : "(none)");
+		if (evfio_sriov_text(c, d, text, sizeof(text)))
+			printf("    SR-IOV: %s\n", text);
+		if (pf_refusal(&p, why, sizeof(why))) {
+			ev_warn(&c->log, "%s: no VFs will be made now: %s", d->bdf, why);
+			(*warnings)++;
+		}
+	}
+	evfio_devlist_free(&l);
+	return found;
+}
+
 static bool has_sriov_sections(const struct evfio_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_sections; i++)

@@ -312,3 +312,18 @@ c_sriov_add_vf() {
 }
 
 t "add of a VF writes an SR-IOV section for its PF (sriov-vfs as now, that VF for vfio-pci)" c_sriov_add_vf
+
+c_sriov_check_shows_pf() {
+	fx
+	sriov_pf
+	conf '[nvme-vfs]' 'address = 0000:00:04.0' 'sriov-vfs = 5' 'sriov-vfio = 0'
+	ev check
+	want_rc 0
+	grep -qF '0000:00:04.0 Non-Volatile memory controller' "$T/.out" || fail "check does not list the PF under [nvme-vfs]"
+	grep -qF 'SR-IOV: PF, 0 of 4 VFs enabled, [nvme-vfs] asks for 5' "$T/.out" || fail "check lacks the PF's SR-IOV line"
+	want_err '0000:00:04.0: no VFs will be made now: sriov-vfs = 5, but the PF supports at most 4'
+	grep -q 'selects no device' "$T/.err" && fail "check says the SR-IOV section selects no device"
+	want_no_writes
+}
+
+t "check lists an SR-IOV section's PF with its VFs, and warns what would keep vfs from making them" c_sriov_check_shows_pf
