@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2154 # T, CONF, RC, FAKE_ENV: set by run.sh, which sources this file
+# shellcheck disable=SC2154,SC2034 # T, CONF, RC, FAKE_ENV: run.sh's, which sources this file
 # Sourced by run.sh: SR-IOV (issue 28). `early-vfio vfs [ADDRESS]` makes the VFs of a PF that an
 # SR-IOV section (sriov-vfs, sriov-vfio) selects; fakekernel.so plays drivers/pci/iov.c:
 # sriov_numvfs creates VFs (virtfnN, physfn, a group each), sriov_drivers_autoprobe 0 keeps every

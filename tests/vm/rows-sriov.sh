@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2154 # base, scen, W, VM_*: set by tests/vm/run.sh and lib.sh, which source this file
+# shellcheck disable=SC2154,SC2034 # base, scen, W, VM_*: set by tests/vm/run.sh and lib.sh, which source
+# this file; row and VM_DISK_SECTORS are theirs too
 # Sourced by tests/vm/run.sh (EVFIO_VM_ROWS=sriov): issue 28, SR-IOV VFs made and bound at boot.
 #
 #   sriov   Debian 12, row 1's guest plus QEMU 7.2's SR-IOV NVMe controller at 00:06.0 (an
@@ -23,7 +24,7 @@ rows_sriov() {
 	row_setup sriov bookworm 0
 	row_begin sriov "12 bookworm" intel
 	truncate -s 16M "$W/nvme-sr.img"
-	VM_DISK_SECTORS[$VM_SRIOV_PF]=32768
+	VM_DISK_SECTORS["$VM_SRIOV_PF"]=32768
 	build_image sriov "$scen/sriov.conf"
 	VM_QEMU_EXTRA="-device nvme-subsys,id=evfio-subsys,nqn=evfio-sriov
 		-drive if=none,id=d-nvme-sr,file=$W/nvme-sr.img,format=raw,snapshot=on
