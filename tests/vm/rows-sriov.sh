@@ -26,10 +26,11 @@ rows_sriov() {
 	truncate -s 16M "$W/nvme-sr.img"
 	VM_DISK_SECTORS["$VM_SRIOV_PF"]=32768
 	build_image sriov "$scen/sriov.conf"
-	VM_QEMU_EXTRA="-device nvme-subsys,id=evfio-subsys,nqn=evfio-sriov
-		-drive if=none,id=d-nvme-sr,file=$W/nvme-sr.img,format=raw,snapshot=on
-		-device nvme,id=nvme-sr,serial=EVFIO-SR,addr=06.0,subsys=evfio-subsys,sriov_max_vfs=3,sriov_vq_flexible=6,sriov_vi_flexible=3
-		-device nvme-ns,drive=d-nvme-sr,bus=nvme-sr,nsid=1" \
+	# one line: vm_boot reads VM_QEMU_EXTRA's first line as its words
+	VM_QEMU_EXTRA="-device nvme-subsys,id=evfio-subsys,nqn=evfio-sriov \
+-drive if=none,id=d-nvme-sr,file=$W/nvme-sr.img,format=raw,snapshot=on \
+-device nvme,id=nvme-sr,serial=EVFIO-SR,addr=06.0,subsys=evfio-subsys,sriov_max_vfs=3,sriov_vq_flexible=6,sriov_vi_flexible=3 \
+-device nvme-ns,drive=d-nvme-sr,bus=nvme-sr,nsid=1" \
 		boot_and_check sriov "$W/sriov.initrd" "" "ahci nvme nvme"
 	out=$W/sriov.out
 	vm_reached_userspace "$out" || { vm_log "row sriov: $(($(vm_now) - t0)) s"; return 0; }
