@@ -710,6 +710,12 @@ static int next_group(void)
 	return max + 1;
 }
 
+static void make_link(const char *target, const char *path)
+{
+	if (symlink(target, path) < 0)
+		fk_log("sriov: cannot make the link %s: %s", path, strerror(errno));
+}
+
 static void vf_bdf(const char *pf, unsigned long offset, unsigned long stride, int i, char *out,
 		   size_t size)
 {
@@ -795,17 +801,17 @@ static void vf_create(const char *pfdir, const char *pf, int i, bool autoprobe)
 	snprintf(t, sizeof(t), "%s/bus/pci", sys);
 	rel_link(dir, t, l, sizeof(l));
 	snprintf(p, sizeof(p), "%s/subsystem", dir);
-	symlink(l, p);
+	make_link(l, p);
 	snprintf(t, sizeof(t), "%s/bus/pci/devices", sys);
 	rel_link(t, dir, l, sizeof(l));
 	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", sys, vf);
-	symlink(l, p);
+	make_link(l, p);
 	snprintf(p, sizeof(p), "%s/physfn", dir);
 	snprintf(l, sizeof(l), "../%s", pf);
-	symlink(l, p);
+	make_link(l, p);
 	snprintf(p, sizeof(p), "%s/virtfn%d", pfdir, i);
 	snprintf(l, sizeof(l), "../%s", vf);
-	symlink(l, p);
+	make_link(l, p);
 	g = next_group();
 	snprintf(p, sizeof(p), "%s/kernel/iommu_groups/%d/devices", sys, g);
 	snprintf(t, sizeof(t), "%s/kernel/iommu_groups/%d", sys, g);
@@ -816,10 +822,10 @@ static void vf_create(const char *pfdir, const char *pf, int i, bool autoprobe)
 	rel_link(p, dir, l, sizeof(l));
 	strncat(p, "/", sizeof(p) - strlen(p) - 1);
 	strncat(p, vf, sizeof(p) - strlen(p) - 1);
-	symlink(l, p);
+	make_link(l, p);
 	rel_link(dir, t, l, sizeof(l));
 	snprintf(p, sizeof(p), "%s/iommu_group", dir);
-	symlink(l, p);
+	make_link(l, p);
 	/* its driver's id table: .fakesys/sriov/PF/vf_driver */
 	snprintf(p, sizeof(p), "%s/.fakesys/sriov/%s/vf_driver", top, pf);
 	drv[0] = '\0';
