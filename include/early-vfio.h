@@ -636,6 +636,8 @@ int evfio_sriov_add_keys(const struct evfio_ctx *c, const struct evfio_devlist *
  * would keep vfs from making them (a warning each); how many PFs. */
 size_t evfio_sriov_check_print(struct evfio_ctx *c, const struct evfio_section *sec,
 			       int *warnings);
+/* The config has an SR-IOV section that is not skipped. */
+bool evfio_config_has_sriov(const struct evfio_config *cfg);
 /* vfs [ADDRESS...]: make the VFs of every PF an SR-IOV section selects (or
  * of those at ADDRESS, as the udev rule passes it).  An EVFIO_EXIT_* code. */
 int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o);

@@ -505,7 +505,9 @@ static int summary(struct run *r, size_t unread)
 		return EVFIO_EXIT_FAILURE;
 	}
 	if (r->n_sel == 0) {
-		ev_info(&c->log, "no PCI device matches %s", c->cfg.path);
+		ev_info(&c->log, "no PCI device matches %s%s", c->cfg.path,
+			evfio_config_has_sriov(&c->cfg) ? " for the target driver (the "
+			"VFs of its SR-IOV sections are made next)" : "");
 		return failed ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
 	}
 	/* "nothing to do" must not hide a drive left unidentified */

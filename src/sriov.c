@@ -724,7 +724,7 @@ size_t evfio_sriov_check_print(struct evfio_ctx *c, const struct evfio_section *
 	return found;
 }
 
-static bool has_sriov_sections(const struct evfio_config *cfg)
+bool evfio_config_has_sriov(const struct evfio_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_sections; i++)
 		if (cfg->sections[i].sriov_vfs && !cfg->sections[i].skipped)
@@ -750,7 +750,7 @@ int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o)
 	}
 	if (o->skip)
 		evfio_config_skip(&c->cfg, o->skip);
-	if (!has_sriov_sections(&c->cfg))
+	if (!evfio_config_has_sriov(&c->cfg))
 		return EVFIO_EXIT_OK;
 	if (o->nargs) {
 		addrs = calloc((size_t)o->nargs, sizeof(*addrs));
@@ -812,7 +812,7 @@ int evfio_sriov_boot(struct evfio_ctx *c)
 	struct evfio_devlist l = { 0 };
 	int r;
 
-	if (c->cfg.n_errors || !has_sriov_sections(&c->cfg))
+	if (c->cfg.n_errors || !evfio_config_has_sriov(&c->cfg))
 		return 0;
 	r = evfio_pci_scan(&c->fs, &c->log, &how, &l);
 	if (r < 0) {

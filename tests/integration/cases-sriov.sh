@@ -227,6 +227,7 @@ c_sriov_boot_pf_driver_not_in_image() {
 	want_driver 0000:00:04.0 none
 	want_no_writes
 	want_err 'its VFs are made when the driver binds (udev rule)'
+	want_err 'no PCI device matches '"$CONF"' for the target driver (the VFs of its SR-IOV sections are made next)'
 }
 
 t "boot: after the bind, the PF's driver in the image is loaded and the PF's VFs made" c_sriov_boot_loads_pf_driver
