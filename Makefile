@@ -14,6 +14,8 @@ DRACUTDIR ?= $(PREFIX)/lib/dracut/modules.d
 SYSCONFDIR ?= /etc
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+UDEVRULESDIR ?= /lib/udev/rules.d
+SYSTEMDUNITDIR ?= /lib/systemd/system
 
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
@@ -41,7 +43,7 @@ LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
              src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
              src/output.c src/initramfs.c src/inventory.c src/list.c \
-             src/confedit.c src/add.c src/apply.c src/pve.c src/esp.c
+             src/confedit.c src/add.c src/apply.c src/pve.c src/esp.c src/sriov.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
@@ -98,7 +100,7 @@ early-vfio-asan: $(SRC) $(HDR)
 
 # ---- tests -------------------------------------------------------------
 UNIT_TESTS := tests/unit/test_selector tests/unit/test_config tests/unit/test_nvme \
-              tests/unit/test_vfio tests/unit/test_confedit
+              tests/unit/test_vfio tests/unit/test_confedit tests/unit/test_sriov
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
 	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
@@ -190,6 +192,8 @@ install: $(INSTALL_BIN)
 	install -D -m 0644 src/early-vfio.conf.5 $(DESTDIR)$(MANDIR)/man5/early-vfio.conf.5
 	install -D -m 0644 conf/completion/early-vfio.bash $(DESTDIR)$(BASHCOMPDIR)/early-vfio
 	install -D -m 0644 conf/completion/_early-vfio $(DESTDIR)$(ZSHCOMPDIR)/_early-vfio
+	install -D -m 0644 conf/udev/60-early-vfio-vfs.rules $(DESTDIR)$(UDEVRULESDIR)/60-early-vfio-vfs.rules
+	install -D -m 0644 conf/systemd/early-vfio-vfs@.service $(DESTDIR)$(SYSTEMDUNITDIR)/early-vfio-vfs@.service
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/early-vfio.conf"; \
 	else \

@@ -233,6 +233,8 @@ int evfio_for_each_token(const char *value,
 
 /* ---- config.c ------------------------------------------------------- */
 
+#define EVFIO_SRIOV_MAX 256	/* VFs a section can create (sriov-vfs) */
+
 struct evfio_section {
 	char name[EVFIO_NAME_MAX];
 	int line;
@@ -251,6 +253,10 @@ struct evfio_section {
 	bool allow_system;	/* allow-system-device = yes */
 	bool allow_unrecorded;	/* allow-unrecorded = yes */
 	bool skipped;		/* early-vfio.skip= on the command line */
+	/* sriov-vfs, sriov-vfio (sriov.c): the selectors name a PF */
+	unsigned int sriov_vfs;		/* VFs to create; 0: not an SR-IOV section */
+	uint64_t sriov_vfio[EVFIO_SRIOV_MAX / 64];	/* VF indexes for the target */
+	int sriov_vfs_line, sriov_vfio_line;
 };
 
 enum evfio_group_policy {
@@ -292,6 +298,9 @@ const struct evfio_section *
 evfio_config_match(const struct evfio_config *cfg, const struct evfio_ident *d);
 bool evfio_section_match(const struct evfio_section *s,
 			 const struct evfio_ident *d);
+/* The same without leaving out SR-IOV sections: does s select d (a PF)? */
+bool evfio_section_selects(const struct evfio_section *s,
+			   const struct evfio_ident *d);
 /* The section selects by serial or model, which d does not show yet: it
  * matched on everything else and must be identified (identify.c). */
 bool evfio_section_needs_nvme_id(const struct evfio_section *s,
@@ -586,6 +595,59 @@ enum evfio_result evfio_bind_device(struct evfio_ctx *c, struct evfio_dev *d,
 void evfio_leave_refused(struct evfio_ctx *c, struct evfio_dev *d);
 int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d);
 const char *evfio_stage_text(enum evfio_stage stage);
+
+/* SR-IOV writes for sriov.c: a PF's sriov_drivers_autoprobe and
+ * sriov_numvfs (-errno as the kernel returns it: -ERANGE above
+ * sriov_totalvfs, -ENOENT without a driver, -EBUSY with VFs enabled).  A VF
+ * with no driver to the target: driver_override, drivers_probe, checked
+ * (else cleared again; a VF on another driver is never unbound: -EBUSY); a
+ * VF left to the host probed without override; a VF's override of ours
+ * cleared and the target unbound. */
+int evfio_sriov_set_autoprobe(struct evfio_ctx *c, const char *pf, bool on);
+int evfio_sriov_set_numvfs(struct evfio_ctx *c, const char *pf, unsigned int n);
+int evfio_vf_to_target(struct evfio_ctx *c, struct evfio_dev *vf);
+int evfio_vf_to_host(struct evfio_ctx *c, struct evfio_dev *vf);
+void evfio_vf_clear(struct evfio_ctx *c, struct evfio_dev *vf);
+
+/* ---- sriov.c -------------------------------------------------------- */
+
+struct evfio_opts;
+
+/* config.c hands over the values of sriov-vfs (vfs) and sriov-vfio: NULL,
+ * or what is wrong with the value. */
+const char *evfio_sriov_parse_key(struct evfio_section *s, bool vfs,
+				  const char *value, int line);
+/* The section's SR-IOV keys agree; else a message and its *line. */
+const char *evfio_sriov_check_section(const struct evfio_section *s, int *line);
+bool evfio_sriov_wants_vfio(const struct evfio_section *s, unsigned int idx);
+/* bdf is a VF: its PF and index (-1 when not found among the PF's
+ * virtfnN); -ENOENT when it is not a VF. */
+int evfio_vf_of(const struct evfio_sysfs *fs, const char *bdf,
+		char pf[EVFIO_BDF_LEN], int *index);
+/* "VF 0 of 0000:00:06.0", or "PF, 3 of 4 VFs enabled, [nvme-vfs] asks for
+ * 3: 00:06.1, 00:06.2, 00:06.3" (status, list); false when d is neither. */
+bool evfio_sriov_text(const struct evfio_ctx *c, const struct evfio_dev *d,
+		      char *buf, size_t size);
+/* add of a VF (l: the full scan): 0 when vf is no VF; 2 with the keys of
+ * an SR-IOV section for its PF in keys (its VFs as many as now, this one
+ * for the target) and why in how; 1 when a section takes it already, a
+ * -errno when it cannot be added (how says why). */
+int evfio_sriov_add_keys(const struct evfio_ctx *c, const struct evfio_devlist *l,
+			 const struct evfio_dev *vf, char *keys, size_t ksize,
+			 char *how, size_t hsize);
+/* check: the PFs an SR-IOV section selects, each with its VFs and what
+ * would keep vfs from making them (a warning each); how many PFs. */
+size_t evfio_sriov_check_print(struct evfio_ctx *c, const struct evfio_section *sec,
+			       int *warnings);
+/* The config has an SR-IOV section that is not skipped. */
+bool evfio_config_has_sriov(const struct evfio_config *cfg);
+/* vfs [ADDRESS...]: make the VFs of every PF an SR-IOV section selects (or
+ * of those at ADDRESS, as the udev rule passes it).  An EVFIO_EXIT_* code. */
+int evfio_cmd_vfs(struct evfio_ctx *c, struct evfio_opts *o);
+/* boot, after the bind (same config, same deadline): the PFs of SR-IOV
+ * sections, their driver loaded when the image has it, get their VFs.
+ * A PF without its driver is left to the udev rule.  0 or -errno. */
+int evfio_sriov_boot(struct evfio_ctx *c);
 
 /* ---- vfio.c --------------------------------------------------------- */
 

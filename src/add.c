@@ -686,7 +686,23 @@ int evfio_cmd_add(struct evfio_ctx *c, struct evfio_opts *o)
 		un->n = keep;
 		if (!un->n)
 			continue;
-		choose_selector(&e, un);
+		/* an SR-IOV VF: a section for its PF (sriov.c) */
+		r = un->n == 1 ? evfio_sriov_add_keys(c, &e.l, &e.l.devs[un->idx[0]], un->keys,
+						      sizeof(un->keys), un->how,
+						      sizeof(un->how)) : 0;
+		if (r == 1) {
+			printf("%s (%s): %s\n", e.l.devs[un->idx[0]].bdf, un->what, un->how);
+			un->n = 0;
+			continue;
+		}
+		if (r < 0) {
+			ev_err(&c->log, "%s: not added: %s; %s not changed",
+			       e.l.devs[un->idx[0]].bdf, un->how, o->config);
+			r = EVFIO_EXIT_FAILURE;
+			goto out;
+		}
+		if (r != 2)
+			choose_selector(&e, un);
 		if (o->name && !n_new) {
 			snprintf(un->name, sizeof(un->name), "%s", o->name);
 			take_name(&e, o->name);

@@ -335,3 +335,75 @@ int evfio_release_device(struct evfio_ctx *c, struct evfio_dev *d)
 		d->driver[0] ? d->driver : "(none)");
 	return 0;
 }
+
+/* ---- SR-IOV (sriov.c decides, these write) --------------------------- */
+
+static int pf_write(struct evfio_ctx *c, const char *pf, const char *attr,
+		    const char *value)
+{
+	char path[128];
+	int r;
+
+	r = evfio_dev_path(path, sizeof(path), pf, attr);
+	if (!r)
+		r = evfio_sysfs_write(&c->fs, path, value);
+	ev_dbg(&c->log, "%s: %s <- '%s': %s", pf, attr, value, r ? strerror(-r) : "ok");
+	return r;
+}
+
+int evfio_sriov_set_autoprobe(struct evfio_ctx *c, const char *pf, bool on)
+{
+	return pf_write(c, pf, "sriov_drivers_autoprobe", on ? "1" : "0");
+}
+
+int evfio_sriov_set_numvfs(struct evfio_ctx *c, const char *pf, unsigned int n)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", n);
+	return pf_write(c, pf, "sriov_numvfs", v);
+}
+
+int evfio_vf_to_target(struct evfio_ctx *c, struct evfio_dev *vf)
+{
+	int r;
+
+	r = refresh(c, vf);
+	if (r)
+		return r;
+	if (vf->driver[0])
+		return is_target(c, vf->driver) ? 0 : -EBUSY;	/* never unbound here */
+	r = write_attr(c, vf, "driver_override", c->cfg.driver);
+	if (r)
+		return r;
+	r = probe(c, vf);
+	if (!r)
+		r = refresh(c, vf);
+	if (!r && !is_target(c, vf->driver))
+		r = -ENODEV;
+	if (r)
+		evfio_vf_clear(c, vf);
+	return r;
+}
+
+void evfio_vf_clear(struct evfio_ctx *c, struct evfio_dev *vf)
+{
+	if (refresh(c, vf) < 0)
+		return;
+	if (is_target(c, vf->override))
+		write_attr(c, vf, "driver_override", "\n");
+	if (is_target(c, vf->driver))
+		unbind_from(c, vf, vf->driver);
+	refresh(c, vf);
+}
+
+int evfio_vf_to_host(struct evfio_ctx *c, struct evfio_dev *vf)
+{
+	int r = refresh(c, vf);
+
+	if (r || vf->driver[0])
+		return r;
+	r = probe(c, vf);
+	refresh(c, vf);
+	return r;
+}

@@ -11,7 +11,8 @@
  *                                the default used)
  * Then the bind runs in a child process under that one deadline, and the
  * parent waits for it without polling (sigtimedwait on SIGCHLD), at most
- * the time limit plus EVFIO_BOOT_GRACE seconds: a driver stuck in probe,
+ * the time limit plus EVFIO_BOOT_GRACE seconds (after the bind, the same
+ * child makes the VFs of SR-IOV sections, see sriov.c): a driver stuck in probe,
  * in an uninterruptible sysfs write, cannot hold the boot.  The parent
  * always returns success: the boot goes on, and every problem is in the
  * kernel log. */
@@ -156,7 +157,12 @@ int evfio_cmd_boot(struct evfio_ctx *c, struct evfio_opts *o)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		evfio_deadline_set(&c->deadline, k.timeout);
 		evfio_deadline_arm(&c->deadline);
-		return evfio_cmd_bind(c, o);	/* main exits with it */
+		int r = evfio_cmd_bind(c, o);
+
+		/* then the VFs of SR-IOV sections (sriov.c), under the same limit */
+		if (r != EVFIO_EXIT_CONFIG && evfio_sriov_boot(c) < 0 && r == EVFIO_EXIT_OK)
+			r = EVFIO_EXIT_PARTIAL;
+		return r;	/* main exits with it */
 	}
 	if (pid < 0) {
 		ev_err(&c->log, "cannot start bind (fork: %s); continuing the boot "

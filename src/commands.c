@@ -505,7 +505,9 @@ static int summary(struct run *r, size_t unread)
 		return EVFIO_EXIT_FAILURE;
 	}
 	if (r->n_sel == 0) {
-		ev_info(&c->log, "no PCI device matches %s", c->cfg.path);
+		ev_info(&c->log, "no PCI device matches %s%s", c->cfg.path,
+			evfio_config_has_sriov(&c->cfg) ? " for the target driver (the "
+			"VFs of its SR-IOV sections are made next)" : "");
 		return failed ? EVFIO_EXIT_PARTIAL : EVFIO_EXIT_OK;
 	}
 	/* "nothing to do" must not hide a drive left unidentified */
@@ -684,7 +686,9 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		size_t found = 0;
 
 		printf("[%s]%s\n", sec->name, sec->skipped ? " (skipped)" : "");
-		for (size_t i = 0; i < l.n; i++) {
+		if (sec->sriov_vfs)	/* its PF keeps its driver (sriov.c) */
+			found = evfio_sriov_check_print(c, sec, &warnings);
+		for (size_t i = 0; i < l.n && !sec->sriov_vfs; i++) {
 			const struct evfio_dev *d = &l.devs[i];
 			const char *why;
 			char line[320];

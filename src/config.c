@@ -39,6 +39,8 @@ enum {
 	KEY_DRIVER = 1 << 10,
 	KEY_UNBIND = 1 << 11,
 	KEY_GROUP = 1 << 12,
+	KEY_SRIOV_VFS = 1 << 13,
+	KEY_SRIOV_VFIO = 1 << 14,
 };
 
 static const struct keydef {
@@ -54,6 +56,8 @@ static const struct keydef {
 	{ "dsn", KEY_DSN, false },
 	{ "allow-system-device", KEY_ALLOW_SYSTEM, false },
 	{ "allow-unrecorded", KEY_ALLOW_UNRECORDED, false },
+	{ "sriov-vfs", KEY_SRIOV_VFS, false },
+	{ "sriov-vfio", KEY_SRIOV_VFIO, false },
 	{ "driver", KEY_DRIVER, true },
 	{ "unbind", KEY_UNBIND, true },
 	{ "iommu-group", KEY_GROUP, true },
@@ -557,6 +561,17 @@ static int on_key(void *user, const char *section, const char *name,
 				  "or no", value, k->name);
 		return 1;
 	}
+	if (k->bit == KEY_SRIOV_VFS || k->bit == KEY_SRIOV_VFIO) {
+		/* sriov.c knows what they mean */
+		const char *msg = continuation && k->bit == KEY_SRIOV_VFS ?
+			"'sriov-vfs' takes a single value" :
+			evfio_sriov_parse_key(s, k->bit == KEY_SRIOV_VFS, value, line);
+
+		if (msg)
+			cfg_error(p, line, "invalid value '%.40s' for '%s': %s", value,
+				  k->name, msg);
+		return 1;
+	}
 	if (k->bit == KEY_MODEL) {
 		/* model names have blanks: the whole value is one name */
 		const char *msg = continuation ? "'model' takes a single value" :
@@ -641,6 +656,13 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 				  "section [%s] has no selectors: add ids, "
 				  "address, class, serial, model or dsn, or "
 				  "remove it", s->name);
+		else if (s->keys & (KEY_SRIOV_VFS | KEY_SRIOV_VFIO)) {
+			int line = s->line;
+			const char *msg = evfio_sriov_check_section(s, &line);
+
+			if (msg)
+				cfg_error(p, line, "[%s]: %s", s->name, msg);
+		}
 	}
 	return cfg->n_errors ? -EINVAL : 0;
 }
@@ -833,6 +855,14 @@ static bool nvme_id_match(const struct evfio_section *s,
  * identified before it is bound (evfio_section_needs_nvme_id). */
 bool evfio_section_match(const struct evfio_section *s,
 			 const struct evfio_ident *d)
+{
+	/* an SR-IOV section selects a PF that keeps its driver: only its VFs
+	 * move, in the vfs stage (sriov.c) */
+	return !s->sriov_vfs && evfio_section_selects(s, d);
+}
+
+bool evfio_section_selects(const struct evfio_section *s,
+			   const struct evfio_ident *d)
 {
 	if (s->skipped || (!s->n_ids && !s->n_addrs && !s->n_classes &&
 			   !s->n_dsns && !by_nvme_id(s)))

@@ -203,12 +203,14 @@ static void print_disks(FILE *f, const struct evfio_inventory *inv, const char *
 static void print_device(FILE *f, const struct evfio_ctx *c, const struct evfio_dev *d,
 			 const struct evfio_inventory *inv, bool domain, bool grouped)
 {
-	char line[320], why[400];
+	char line[320], why[400], sriov[1200];
 	bool first = true;
 
 	evfio_dev_lspci(d, domain, line, sizeof(line));
 	fprintf(f, "  %s\n", line);
 	fprintf(f, "\tdriver: %s\n", d->driver[0] ? d->driver : "(none)");
+	if (evfio_sriov_text(c, d, sriov, sizeof(sriov)))
+		fprintf(f, "\tSR-IOV: %s\n", sriov);
 	if (d->id.nvme_known)
 		fprintf(f, "\tNVMe: serial %s, model %s\n", d->id.serial, d->id.model);
 	print_disks(f, inv, d->bdf);

@@ -46,6 +46,8 @@ static const struct command commands[] = {
 	  "validate the config and show what each section selects" },
 	{ "release", evfio_cmd_release, NEEDS_MODULES | LOGS_TO_KMSG | TAKES_ARGS,
 	  " [ADDRESS...]", "give devices on the target driver back to their host driver" },
+	{ "vfs", evfio_cmd_vfs, NEEDS_MODULES | LOGS_TO_KMSG | TAKES_ARGS, " [ADDRESS...]",
+	  "create SR-IOV VFs on selected PFs, bind the chosen ones (udev runs it)" },
 	{ "protected", evfio_cmd_protected, 0, "",
 	  "list the PCI devices that hold the running system" },
 	{ "record", evfio_cmd_record, NEEDS_MODULES, " [--chroot]",
@@ -258,7 +260,7 @@ int main(int argc, char **argv)
 	}
 	if (cmd->flags & LOGS_TO_KMSG)
 		evfio_log_open_kmsg(&c.log, &c.fs);
-	if (cmd->run == evfio_cmd_bind) {
+	if (cmd->run == evfio_cmd_bind || cmd->run == evfio_cmd_vfs) {
 		evfio_deadline_set(&c.deadline, o.timeout);
 		evfio_deadline_arm(&c.deadline);
 	}

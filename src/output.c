@@ -131,7 +131,7 @@ void evfio_dev_lspci(const struct evfio_dev *d, bool domain, char *buf,
 void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			const struct evfio_devlist *l, bool all)
 {
-	char mods[256], dsn[24], line[320];
+	char mods[256], dsn[24], line[320], sriov[1200];
 	size_t shown = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
@@ -161,6 +161,8 @@ void evfio_print_status(FILE *f, struct evfio_ctx *c,
 			evfio_dsn_format(d->id.dsn, dsn);
 			fprintf(f, "\tDevice Serial Number: %s\n", dsn);
 		}
+		if (evfio_sriov_text(c, d, sriov, sizeof(sriov)))
+			fprintf(f, "\tSR-IOV: %s\n", sriov);
 		if (d->id.nvme_known)
 			fprintf(f, "\tNVMe serial: %s, model: %s (read %s)\n",
 				d->id.serial, d->id.model, evfio_id_src_text(d->id_src));
@@ -272,6 +274,16 @@ void evfio_print_status_json(FILE *f, struct evfio_ctx *c,
 
 			json_str(f, !d->section ? NULL : !c->rec.present ? NULL :
 				 record_word(c, d, &e) ? record_word(c, d, &e) : "same");
+		}
+		{
+			char pf[EVFIO_BDF_LEN];
+			int idx;
+
+			if (evfio_vf_of(&c->fs, d->bdf, pf, &idx) == 0 && idx >= 0)
+				fprintf(f, ", \"sriov_pf\": \"%s\", \"sriov_vf_index\": %d",
+					pf, idx);
+			else
+				fputs(", \"sriov_pf\": null, \"sriov_vf_index\": null", f);
 		}
 		fprintf(f, ", \"on_target\": %s}",
 			!strcmp(d->driver, c->cfg.driver) ? "true" : "false");

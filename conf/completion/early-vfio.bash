@@ -5,7 +5,7 @@
 # the command line (default /etc/early-vfio.conf) and the devices under --sysroot (or
 # $EARLY_VFIO_SYSROOT, as early-vfio does; default /).
 
-_early_vfio_commands='list add remove apply bind boot status check release protected record'
+_early_vfio_commands='list add remove apply bind boot status check release vfs protected record'
 
 # _early_vfio_sections CONFIG: the device sections' names
 _early_vfio_sections()
@@ -102,7 +102,7 @@ _early_vfio()
 		list | status) opts='-a --all -j --json' ;;
 		add) opts='--name --vm' ;;
 		apply) opts='-n --dry-run -y --yes' ;;
-		bind | release) opts='-n --dry-run' ;;
+		bind | release | vfs) opts='-n --dry-run' ;;
 		check) opts='--offline --initramfs' ;;
 		record) opts='--chroot' ;;
 		esac
@@ -129,7 +129,7 @@ _early_vfio()
 			mapfile -t COMPREPLY < <(compgen -W "$(_early_vfio_sections "$config") $(_early_vfio_addresses "$root")" -- "$cur")
 		fi
 		;;
-	release)
+	release | vfs)
 		mapfile -t COMPREPLY < <(compgen -W "$(_early_vfio_addresses "$root")" -- "$cur")
 		;;
 	esac

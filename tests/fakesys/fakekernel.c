@@ -30,7 +30,18 @@
  *   SR-IOV PF with sriov_numvfs > 0 -> EBUSY.
  * - nvme probe of a device with .fakesys/nvme/BDF/serial (fs_nvme) creates nvme/nvme0/ with
  *   state "live", serial and model; unbind from nvme removes it.
- * - other writable attributes (sriov_numvfs, remove, rescan, reset, new_id, ...) are written
+ * - SR-IOV (drivers/pci/iov.c, sriov_numvfs_store and pci_iov_add_virtfn): writing N to a PF's
+ *   sriov_numvfs: N > sriov_totalvfs -> ERANGE; N equal to the current count -> nothing; the PF
+ *   without a driver -> ENOENT; N > 0 while VFs are enabled -> EBUSY; 0 removes every VF (unbound
+ *   from its driver first).  Otherwise N VFs are created: VF i at routing ID PF + sriov_offset +
+ *   i * sriov_stride, a directory beside the PF's with ids (vendor, sriov_vf_device), the PF's
+ *   class, driver_override "(null)", a new IOMMU group, physfn -> PF and PF/virtfnI -> VF links,
+ *   its host driver from .fakesys/sriov/PF/vf_driver (fs_dev --vf-driver); then, when the PF's
+ *   sriov_drivers_autoprobe is 1, each VF is offered to its driver as pci_bus_add_device does.
+ *   A VF whose PF has sriov_drivers_autoprobe 0 can be probed only with driver_override set
+ *   (pci_device_can_probe): drivers_probe and driver_attach pass it over, bind -> ENODEV.
+ *   sriov_drivers_autoprobe takes 0 or 1 (kstrtobool), else EINVAL.
+ * - other writable attributes (remove, rescan, reset, new_id, ...) are written
  *   through to the file, and logged.
  *
  * Fault injection (each variable may hold several items separated by spaces or commas):
@@ -52,6 +63,8 @@
  *                               opened for write, i.e. between scan and bind; open -> ENOENT
  *   FAKE_VFIO_SLOW=SECS         opening dev/vfio/vfio takes SECS seconds (interruptible by a
  *                               signal: then EINTR) before it is opened, or fails as usual
+ *   FAKE_SRIOV_SLOW=SECS        a write to sriov_numvfs takes SECS seconds before it acts (as a
+ *                               NIC's firmware does; interruptible: then EINTR, nothing changed)
  *
  * Modules (fs_module): a driver whose module is not loaded yet has no sys/bus/pci/drivers/DRV;
  * .fakesys/modules/MOD names the driver it registers.  libkmod's kmod_module_probe_insert_module
@@ -303,6 +316,19 @@ static bool drv_matches(const char *devdir, const char *bdf, const char *drv)
 	return *host && !strcmp(host, drv);
 }
 
+/* pci_device_can_probe: a VF whose PF has sriov_drivers_autoprobe 0 is probed only when its
+ * driver_override is set */
+static bool can_probe(const char *devdir)
+{
+	char p[PATH_MAX], ov[256], v[16];
+
+	snprintf(p, sizeof(p), "%s/physfn/sriov_drivers_autoprobe", devdir);
+	if (read_small(p, v, sizeof(v)) < 0 || strcmp(v, "0"))
+		return true;
+	get_override(devdir, ov, sizeof(ov));
+	return *ov != '\0';
+}
+
 /* the driver's probe(): 0 or -errno, with a reason for the log */
 static int probe(const char *devdir, const char *bdf, const char *drv, const char **why)
 {
@@ -513,6 +539,11 @@ static ssize_t store_drivers_probe(const char *bdf, size_t count)
 		fk_log("drivers_probe %s: no matching driver", bdf);
 		return count;
 	}
+	if (!can_probe(devdir)) {
+		fk_log("drivers_probe %s: not probed (VF, PF sriov_drivers_autoprobe 0, no driver_override)",
+		       bdf);
+		return count;
+	}
 	err = probe(devdir, bdf, drv, &why);
 	if (err) {
 		fk_log("drivers_probe %s: %s probe failed: %s (%s)", bdf, drv, why, errname(-err));
@@ -531,7 +562,7 @@ static ssize_t store_bind(const char *drv, const char *bdf, size_t count)
 	const char *why = "";
 	int err;
 
-	if (!dev_dir(bdf, devdir) || !drv_matches(devdir, bdf, drv)) {
+	if (!dev_dir(bdf, devdir) || !drv_matches(devdir, bdf, drv) || !can_probe(devdir)) {
 		fk_log("bind %s %s: no such device or driver does not match (ENODEV)", drv, bdf);
 		return -ENODEV;
 	}
@@ -594,6 +625,334 @@ static ssize_t store_override(const char *path, const char *bdf, const char *buf
 	return err ? err : (ssize_t)count;
 }
 
+/* ---- SR-IOV: sriov_numvfs creates and removes VFs, sriov_drivers_autoprobe ---- */
+
+static int copy_attr(const char *from, const char *to, const char *attr)
+{
+	char a[PATH_MAX], b[PATH_MAX], buf[4096];
+	int in, out;
+	ssize_t n;
+
+	snprintf(a, sizeof(a), "%s/%s", from, attr);
+	snprintf(b, sizeof(b), "%s/%s", to, attr);
+	in = real_open(a, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = real_open(b, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		close(in);
+		return -errno;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (real_write(out, buf, (size_t)n) != n)
+			break;
+	close(in);
+	close(out);
+	return 0;
+}
+
+static void put_fmt(const char *dir, const char *attr, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void put_fmt(const char *dir, const char *attr, const char *fmt, ...)
+{
+	char p[PATH_MAX], v[1024];
+	va_list ap;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	snprintf(p, sizeof(p), "%s/%s", dir, attr);
+	fd = real_open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (real_write(fd, v, strlen(v)) < 0)
+		fk_log("sriov: cannot write %s", p);
+	close(fd);
+}
+
+/* the relative link from directory FROM to path TO (both absolute, canonical) */
+static void rel_link(const char *from, const char *to, char *out, size_t size)
+{
+	size_t i = 0, common = 0;
+	const char *p;
+
+	while (from[i] && from[i] == to[i]) {
+		if (from[i] == '/')
+			common = i;
+		i++;
+	}
+	if (!from[i] && (to[i] == '/' || !to[i]))
+		common = i;
+	out[0] = '\0';
+	for (p = from + common; *p; p++)
+		if (*p == '/')
+			strncat(out, "../", size - strlen(out) - 1);
+	strncat(out, to[common] == '/' ? to + common + 1 : to + common, size - strlen(out) - 1);
+}
+
+static int next_group(void)
+{
+	char p[PATH_MAX];
+	struct dirent *e;
+	int max = 0;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "%s/kernel/iommu_groups", sys);
+	d = opendir(p);
+	if (!d)
+		return 1;
+	while ((e = readdir(d)))
+		if (atoi(e->d_name) > max)
+			max = atoi(e->d_name);
+	closedir(d);
+	return max + 1;
+}
+
+static void make_link(const char *target, const char *path)
+{
+	if (symlink(target, path) < 0)
+		fk_log("sriov: cannot make the link %s: %s", path, strerror(errno));
+}
+
+static void vf_bdf(const char *pf, unsigned long offset, unsigned long stride, int i, char *out,
+		   size_t size)
+{
+	unsigned int dom = 0, bus = 0, slot = 0, fn = 0, rid;
+
+	sscanf(pf, "%x:%x:%x.%x", &dom, &bus, &slot, &fn);
+	rid = (bus << 8 | slot << 3 | fn) + (unsigned int)(offset + stride * (unsigned long)i);
+	snprintf(out, size, "%04x:%02x:%02x.%x", dom, (rid >> 8) & 0xff, (rid >> 3) & 0x1f, rid & 7);
+}
+
+static void vf_create(const char *pfdir, const char *pf, int i, bool autoprobe)
+{
+	static const char *const copied[] = { "vendor", "subsystem_vendor", "subsystem_device",
+					      "class", "revision", "irq", "numa_node", "enable",
+					      "resource", "broken_parity_status", NULL };
+	char vf[32], dir[PATH_MAX], p[PATH_MAX], l[PATH_MAX], t[PATH_MAX], drv[256], ov[8];
+	char ven[16], dev[16], cls[16], sven[16], sdev[16];
+	unsigned long offset = attr_ul(pfdir, "sriov_offset", 10);
+	unsigned long stride = attr_ul(pfdir, "sriov_stride", 10);
+	const char *why = "";
+	unsigned long c;
+	int k, g, fd;
+
+	vf_bdf(pf, offset ? offset : 1, stride ? stride : 1, i, vf, sizeof(vf));
+	snprintf(dir, sizeof(dir), "%s", pfdir);
+	*strrchr(dir, '/') = '\0';
+	strncat(dir, "/", sizeof(dir) - strlen(dir) - 1);
+	strncat(dir, vf, sizeof(dir) - strlen(dir) - 1);
+	mkdir(dir, 0755);
+	snprintf(p, sizeof(p), "%s/power", dir);
+	mkdir(p, 0755);
+	for (k = 0; copied[k]; k++)
+		copy_attr(pfdir, dir, copied[k]);
+	snprintf(p, sizeof(p), "%s/sriov_vf_device", pfdir);
+	if (read_small(p, dev, sizeof(dev)) < 0 || !*dev) {
+		snprintf(p, sizeof(p), "%s/device", pfdir);
+		if (read_small(p, dev, sizeof(dev)) < 0)
+			snprintf(dev, sizeof(dev), "0x0000");
+	}
+	if (strncmp(dev, "0x", 2)) {	/* sriov_vf_device is printed as %x */
+		snprintf(t, sizeof(t), "0x%.4s", dev);
+		snprintf(dev, sizeof(dev), "%s", t);
+	}
+	put_fmt(dir, "device", "%s\n", dev);
+	put_fmt(dir, "driver_override", "(null)\n");
+	for (k = 0; k < 3; k++) {
+		static const char *const f[] = { "remove", "rescan", "reset" };
+
+		put_fmt(dir, f[k], "%s", "");
+	}
+	snprintf(p, sizeof(p), "%s/vendor", dir);
+	read_small(p, ven, sizeof(ven));
+	snprintf(p, sizeof(p), "%s/class", dir);
+	read_small(p, cls, sizeof(cls));
+	snprintf(p, sizeof(p), "%s/subsystem_vendor", dir);
+	read_small(p, sven, sizeof(sven));
+	snprintf(p, sizeof(p), "%s/subsystem_device", dir);
+	read_small(p, sdev, sizeof(sdev));
+	c = strtoul(cls, NULL, 16);
+	put_fmt(dir, "modalias", "pci:v0000%04lXd0000%04lXsv0000%04lXsd0000%04lXbc%02lXsc%02lXi%02lX\n",
+		strtoul(ven, NULL, 16), strtoul(dev, NULL, 16), strtoul(sven, NULL, 16),
+		strtoul(sdev, NULL, 16), c >> 16, (c >> 8) & 0xff, c & 0xff);
+	put_fmt(dir, "uevent", "PCI_CLASS=%lX\nPCI_ID=%04lX:%04lX\nPCI_SUBSYS_ID=%04lX:%04lX\n"
+		"PCI_SLOT_NAME=%s\n", c, strtoul(ven, NULL, 16), strtoul(dev, NULL, 16),
+		strtoul(sven, NULL, 16), strtoul(sdev, NULL, 16), vf);
+	/* config space: ids, class, header type 0 (a VF reads vendor 0xffff in hardware; the
+	 * scan takes ids from sysfs) */
+	snprintf(p, sizeof(p), "%s/config", dir);
+	fd = real_open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		unsigned char cfg[256] = { 0 };
+		unsigned long v = strtoul(ven, NULL, 16), d = strtoul(dev, NULL, 16);
+
+		cfg[0] = v & 0xff; cfg[1] = v >> 8; cfg[2] = d & 0xff; cfg[3] = d >> 8;
+		cfg[9] = c & 0xff; cfg[10] = (c >> 8) & 0xff; cfg[11] = (c >> 16) & 0xff;
+		cfg[0x2c] = strtoul(sven, NULL, 16) & 0xff; cfg[0x2d] = strtoul(sven, NULL, 16) >> 8;
+		cfg[0x2e] = strtoul(sdev, NULL, 16) & 0xff; cfg[0x2f] = strtoul(sdev, NULL, 16) >> 8;
+		if (real_write(fd, cfg, sizeof(cfg)) < 0)
+			fk_log("sriov: cannot write %s", p);
+		close(fd);
+	}
+	/* links: subsystem, bus, physfn, virtfnI, IOMMU group */
+	snprintf(t, sizeof(t), "%s/bus/pci", sys);
+	rel_link(dir, t, l, sizeof(l));
+	snprintf(p, sizeof(p), "%s/subsystem", dir);
+	make_link(l, p);
+	snprintf(t, sizeof(t), "%s/bus/pci/devices", sys);
+	rel_link(t, dir, l, sizeof(l));
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", sys, vf);
+	make_link(l, p);
+	snprintf(p, sizeof(p), "%s/physfn", dir);
+	snprintf(l, sizeof(l), "../%s", pf);
+	make_link(l, p);
+	snprintf(p, sizeof(p), "%s/virtfn%d", pfdir, i);
+	snprintf(l, sizeof(l), "../%s", vf);
+	make_link(l, p);
+	g = next_group();
+	snprintf(p, sizeof(p), "%s/kernel/iommu_groups/%d/devices", sys, g);
+	snprintf(t, sizeof(t), "%s/kernel/iommu_groups/%d", sys, g);
+	mkdir(t, 0755);
+	mkdir(p, 0755);
+	put_fmt(t, "type", "DMA\n");
+	put_fmt(t, "reserved_regions", "%s", "");
+	rel_link(p, dir, l, sizeof(l));
+	strncat(p, "/", sizeof(p) - strlen(p) - 1);
+	strncat(p, vf, sizeof(p) - strlen(p) - 1);
+	make_link(l, p);
+	rel_link(dir, t, l, sizeof(l));
+	snprintf(p, sizeof(p), "%s/iommu_group", dir);
+	make_link(l, p);
+	/* its driver's id table: .fakesys/sriov/PF/vf_driver */
+	snprintf(p, sizeof(p), "%s/.fakesys/sriov/%s/vf_driver", top, pf);
+	drv[0] = '\0';
+	if (read_small(p, drv, sizeof(drv)) == 0 && *drv) {
+		snprintf(p, sizeof(p), "%s/.fakesys/host/%s", top, vf);
+		put_line(p, drv);
+	}
+	fk_log("sriov %s: VF %d created: %s", pf, i, vf);
+	(void)ov;
+	if (!autoprobe || !*drv || !driver_registered(drv))
+		return;
+	if (probe(dir, vf, drv, &why)) {
+		fk_log("sriov %s: VF %s: %s probe failed: %s", pf, vf, drv, why);
+		return;
+	}
+	if (do_bind(dir, vf, drv) == 0)
+		fk_log("sriov %s: VF %s: bound to %s", pf, vf, drv);
+}
+
+static void vf_remove(const char *pfdir, const char *pf, int i)
+{
+	char p[PATH_MAX], dir[PATH_MAX], grp[PATH_MAX], drv[256];
+	const char *vf, *g;
+
+	snprintf(p, sizeof(p), "%s/virtfn%d", pfdir, i);
+	if (!realpath(p, dir)) {
+		unlink(p);
+		return;
+	}
+	vf = strrchr(dir, '/') + 1;
+	cur_driver(dir, drv, sizeof(drv));
+	if (*drv) {
+		do_unbind(dir, vf, drv);
+		fk_log("sriov %s: VF %s unbound from %s", pf, vf, drv);
+	}
+	snprintf(p, sizeof(p), "%s/iommu_group", dir);
+	if (realpath(p, grp)) {
+		g = strrchr(grp, '/');
+		snprintf(p, sizeof(p), "%s/kernel/iommu_groups/%s/devices/%s", sys, g + 1, vf);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", sys, vf);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/.fakesys/host/%s", top, vf);
+	unlink(p);
+	fk_log("sriov %s: VF %d removed: %s", pf, i, vf);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(p, sizeof(p), "%s/virtfn%d", pfdir, i);
+	unlink(p);
+}
+
+static ssize_t store_numvfs(const char *pfdir, const char *pf, const char *val, size_t count)
+{
+	const char *slow = getenv("FAKE_SRIOV_SLOW");
+	unsigned long n, total, cur;
+	char p[PATH_MAX], drv[256], v[16], *end;
+	bool autoprobe;
+	int i;
+
+	errno = 0;
+	n = strtoul(val, &end, 0);
+	if (!*val || *end || errno) {
+		fk_log("sriov_numvfs %s = %s: EINVAL", pf, val);
+		return -EINVAL;
+	}
+	total = attr_ul(pfdir, "sriov_totalvfs", 10);
+	cur = attr_ul(pfdir, "sriov_numvfs", 10);
+	if (n > total) {
+		fk_log("sriov_numvfs %s = %lu: more than sriov_totalvfs %lu (ERANGE)", pf, n, total);
+		return -ERANGE;
+	}
+	if (n == cur) {
+		fk_log("sriov_numvfs %s = %lu: unchanged", pf, n);
+		return count;
+	}
+	cur_driver(pfdir, drv, sizeof(drv));
+	if (!*drv) {
+		fk_log("sriov_numvfs %s = %lu: no driver bound (ENOENT)", pf, n);
+		return -ENOENT;
+	}
+	if (n && cur) {
+		fk_log("sriov_numvfs %s = %lu: %lu VFs already enabled (EBUSY)", pf, n, cur);
+		return -EBUSY;
+	}
+	if (slow) {
+		struct timespec ts = { (time_t)strtoul(slow, NULL, 10), 0 };
+
+		fk_log("sriov_numvfs %s: slow, %s s (FAKE_SRIOV_SLOW)", pf, slow);
+		if (nanosleep(&ts, NULL) < 0) {
+			fk_log("sriov_numvfs %s: interrupted (EINTR)", pf);
+			return -EINTR;
+		}
+	}
+	snprintf(p, sizeof(p), "%s/sriov_drivers_autoprobe", pfdir);
+	autoprobe = read_small(p, v, sizeof(v)) < 0 || strcmp(v, "0");
+	if (!n) {
+		for (i = (int)cur - 1; i >= 0; i--)
+			vf_remove(pfdir, pf, i);
+	}
+	snprintf(p, sizeof(p), "%s/sriov_numvfs", pfdir);
+	snprintf(v, sizeof(v), "%lu\n", n);
+	write_file(p, v);
+	fk_log("sriov_numvfs %s = %lu (%s)", pf, n, n ? "enabling" : "VFs removed");
+	for (i = 0; i < (int)n; i++)
+		vf_create(pfdir, pf, i, autoprobe);
+	return count;
+}
+
+static ssize_t store_autoprobe(const char *pfdir, const char *pf, const char *val, size_t count)
+{
+	char p[PATH_MAX];
+	bool on;
+
+	if (!strcmp(val, "1") || !strcmp(val, "y") || !strcmp(val, "Y"))
+		on = true;
+	else if (!strcmp(val, "0") || !strcmp(val, "n") || !strcmp(val, "N"))
+		on = false;
+	else {
+		fk_log("sriov_drivers_autoprobe %s = %s: EINVAL", pf, val);
+		return -EINVAL;
+	}
+	snprintf(p, sizeof(p), "%s/sriov_drivers_autoprobe", pfdir);
+	write_file(p, on ? "1\n" : "0\n");
+	fk_log("sriov_drivers_autoprobe %s = %d", pf, on);
+	return count;
+}
+
 /* ---- modules: "loading" a module registers its driver, which takes every device it matches ---- */
 
 static void make_driver_dir(const char *drv)
@@ -629,7 +988,7 @@ static void driver_attach(const char *drv)
 		if (e->d_name[0] == '.' || !dev_dir(e->d_name, devdir))
 			continue;
 		cur_driver(devdir, cur, sizeof(cur));
-		if (*cur || !drv_matches(devdir, e->d_name, drv))
+		if (*cur || !drv_matches(devdir, e->d_name, drv) || !can_probe(devdir))
 			continue;
 		err = probe(devdir, e->d_name, drv, &why);
 		if (err) {
@@ -688,7 +1047,7 @@ int kmod_module_probe_insert_module(struct kmod_module *mod, unsigned int flags,
 	return real(mod, flags, extra_options, run_install, data, print_action);
 }
 
-enum kind { K_NONE, K_RO, K_OVERRIDE, K_PROBE, K_BIND, K_UNBIND, K_PASS };
+enum kind { K_NONE, K_RO, K_OVERRIDE, K_PROBE, K_BIND, K_UNBIND, K_PASS, K_NUMVFS, K_AUTOPROBE };
 
 /*
  * Classify canonical path P (under sys/).  Sets *dev to the device/driver name part.
@@ -697,7 +1056,7 @@ static enum kind classify(const char *p, char *name, size_t size)
 {
 	const char *rel = p + syslen, *base = strrchr(p, '/') + 1;
 	char dir[PATH_MAX], *b;
-	static const char *const pass[] = { "sriov_numvfs", "sriov_drivers_autoprobe", "remove",
+	static const char *const pass[] = { "remove",
 					    "rescan", "reset", "enable", "new_id", "remove_id",
 					    "uevent", "drivers_autoprobe", "power/control", NULL };
 	int i;
@@ -717,6 +1076,10 @@ static enum kind classify(const char *p, char *name, size_t size)
 	}
 	if (!strncmp(rel, "/devices/", 9) && !strcmp(base, "driver_override"))
 		return K_OVERRIDE;
+	if (!strncmp(rel, "/devices/", 9) && !strcmp(base, "sriov_numvfs"))
+		return K_NUMVFS;
+	if (!strncmp(rel, "/devices/", 9) && !strcmp(base, "sriov_drivers_autoprobe"))
+		return K_AUTOPROBE;
 	for (i = 0; pass[i]; i++)
 		if (!strcmp(base, pass[i]))
 			return K_PASS;
@@ -996,6 +1359,16 @@ ssize_t write(int fd, const void *buf, size_t count)
 	}
 	if (k == K_OVERRIDE) {
 		r = store_override(p, name, buf, count);
+	} else if (k == K_NUMVFS || k == K_AUTOPROBE) {
+		char val[32];
+		size_t len = count < sizeof(val) - 1 ? count : sizeof(val) - 1;
+
+		memcpy(val, buf, len);
+		val[len] = '\0';
+		val[strcspn(val, "\n")] = '\0';
+		*strrchr(p, '/') = '\0';
+		r = k == K_NUMVFS ? store_numvfs(p, name, val, count) :
+				    store_autoprobe(p, name, val, count);
 	} else {
 		/* sysfs_streq: the name, optionally followed by one newline */
 		size_t len = count < sizeof(arg) - 1 ? count : sizeof(arg) - 1;

@@ -16,7 +16,12 @@
 #       --bound-to NAME           currently bound to NAME instead of the host driver (e.g. vfio-pci)
 #       --group N|none            IOMMU group (default: a new group per device)
 #       --override NAME           driver_override content           ((null))
-#       --sriov TOTAL:NUM         SR-IOV PF with sriov_totalvfs/sriov_numvfs
+#       --sriov TOTAL:NUM         SR-IOV PF with sriov_totalvfs/sriov_numvfs (NUM VFs said to be
+#                                 enabled, none made: writing sriov_numvfs through fakekernel.so
+#                                 creates them), sriov_offset 1, sriov_stride 1,
+#                                 sriov_drivers_autoprobe 1
+#       --vf-device DDDD          the VFs' device id (sriov_vf_device; default the PF's)
+#       --vf-driver NAME          the driver whose id table matches the VFs (default none)
 #       --config-size N           size of the config file (64 or 256; 256)
 #       --dsn XX-XX-XX-XX-XX-XX-XX-XX a PCI Express capability and a Device Serial Number
 #                                 extended capability (config file of 4096 bytes)
@@ -109,7 +114,7 @@ fs_dev() {
 	local r=$1 bdf=$2
 	shift 2
 	local ids=8086:2922 subsys=8086:5044 class=010601 rev=02 drv=ahci bound=1 cur=''
-	local group=auto override='' sriov='' cfgsize=256 dsn='' parent=''
+	local group=auto override='' sriov='' cfgsize=256 dsn='' parent='' vfdev='' vfdrv=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--ids) ids=$2 ;;
@@ -122,6 +127,8 @@ fs_dev() {
 		--group) group=$2 ;;
 		--override) override=$2 ;;
 		--sriov) sriov=$2 ;;
+		--vf-device) vfdev=$2 ;;
+		--vf-driver) vfdrv=$2 ;;
 		--config-size) cfgsize=$2 ;;
 		--dsn) dsn=$2; cfgsize=4096 ;;
 		--parent) parent=$2 ;;
@@ -200,6 +207,14 @@ fs_dev() {
 		printf '%s\n' "${sriov%%:*}" >"$d/sriov_totalvfs"
 		printf '%s\n' "${sriov##*:}" >"$d/sriov_numvfs"
 		printf '1\n' >"$d/sriov_drivers_autoprobe"
+		printf '1\n' >"$d/sriov_offset"
+		printf '1\n' >"$d/sriov_stride"
+		printf '%s\n' "${vfdev:-$dev}" >"$d/sriov_vf_device"
+		mkdir -p "$r/.fakesys/sriov/$bdf"
+		if [ -n "$vfdrv" ]; then
+			printf '%s\n' "$vfdrv" >"$r/.fakesys/sriov/$bdf/vf_driver"
+			[ -d "$r/sys/bus/pci/drivers/$vfdrv" ] || fs_driver "$r" "$vfdrv"
+		fi
 	fi
 	if [ "$group" = auto ]; then
 		group=$FS_NEXT_GROUP

@@ -196,6 +196,38 @@ s_faults() {
 	want_log 'vanish 0000:03:00.0 (FAKE_VANISH)'
 }
 
+s_sriov() {
+	fx
+	fs_dev "$T" 0000:00:04.0 --ids 1b36:0010 --class 010802 --driver nvme --sriov 4:0 --vf-driver nvme
+	local P=$B/devices/0000:00:04.0
+	k "echo 5 > $P/sriov_numvfs"
+	[ "$RC" = 0 ] && fail "5 VFs on a PF with sriov_totalvfs 4 accepted"
+	k "echo 0 > $P/sriov_drivers_autoprobe && echo 3 > $P/sriov_numvfs"
+	want_rc 0
+	[ "$(cat "$P/sriov_numvfs")" = 3 ] || fail "sriov_numvfs reads '$(cat "$P/sriov_numvfs")'"
+	[ "$(readlink "$P/virtfn1")" = ../0000:00:04.2 ] || fail "virtfn1 -> '$(readlink "$P/virtfn1")'"
+	[ "$(readlink "$B/devices/0000:00:04.2/physfn")" = ../0000:00:04.0 ] || fail "no physfn link"
+	[ -e "$B/devices/0000:00:04.3/iommu_group" ] || fail "VF 2 has no IOMMU group"
+	want_drv 0000:00:04.1 none
+	k "echo 0000:00:04.2 > $B/drivers_probe"
+	want_drv 0000:00:04.2 none
+	want_log 'drivers_probe 0000:00:04.2: not probed (VF, PF sriov_drivers_autoprobe 0, no driver_override)'
+	k "echo vfio-pci > $B/devices/0000:00:04.1/driver_override && echo 0000:00:04.1 > $B/drivers_probe"
+	want_drv 0000:00:04.1 vfio-pci
+	k "echo 1 > $P/sriov_drivers_autoprobe && echo 0000:00:04.2 > $B/drivers_probe"
+	want_drv 0000:00:04.2 nvme
+	k "echo 2 > $P/sriov_numvfs"
+	[ "$RC" = 0 ] && fail "changing the count with VFs enabled succeeded (EBUSY expected)"
+	k "echo 0 > $P/sriov_numvfs"
+	[ -e "$B/devices/0000:00:04.1" ] && fail "VF still there after sriov_numvfs 0"
+	[ -e "$P/virtfn0" ] && fail "virtfn0 still there"
+	k "echo 4 > $P/sriov_numvfs"
+	want_drv 0000:00:04.4 nvme	# autoprobe 1: the VFs' driver takes them as they appear
+	k "echo 0 > $P/sriov_numvfs && echo 0000:00:04.0 > $P/driver/unbind && echo 1 > $P/sriov_numvfs"
+	[ "$RC" = 0 ] && fail "VFs enabled on a PF without a driver"
+	want_log 'sriov_numvfs 0000:00:04.0 = 1: no driver bound (ENOENT)'
+}
+
 s_outside_untouched() {
 	fx
 	: >"$T/plain"
@@ -213,6 +245,7 @@ t "bind: EBUSY when bound, ENODEV when the override does not match; unbind/probe
 t "vfio-pci refuses no iommu_group, bridges, SR-IOV PF with VFs; drivers_probe still succeeds" s_vfio_refusals
 t "read-only attributes cannot be written, files cannot be created" s_readonly_attrs
 t "fault injection: FAKE_RO, FAKE_UNBIND_EBUSY, FAKE_REFUSE, FAKE_HANG, FAKE_VANISH" s_faults
+t "SR-IOV: sriov_numvfs makes VFs (virtfnN, physfn, groups), autoprobe 0 holds them for an override; ERANGE, EBUSY, ENOENT" s_sriov
 t "paths outside SYSROOT/sys are passed through untouched" s_outside_untouched
 
 echo "$PASSED passed, $FAILED failed"

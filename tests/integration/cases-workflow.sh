@@ -652,7 +652,7 @@ c_wf_completion() {
 	conf '[twin]' 'address = 01:00.0' '' '[options]' 'driver = vfio-pci' '[nvme-b]' 'serial = SN-B'
 	local got
 	got=$(wf_complete '' | sort | paste -sd ' ')
-	[ "$got" = 'add apply bind boot check list protected record release remove status' ] || fail "commands: '$got'"
+	[ "$got" = 'add apply bind boot check list protected record release remove status vfs' ] || fail "commands: '$got'"
 	got=$(wf_complete remove '' | sort | paste -sd ' ')
 	case " $got " in *' nvme-b '*) ;; *) fail "remove: no section nvme-b in '$got'" ;; esac
 	case " $got " in *' twin '*) ;; *) fail "remove: no section twin in '$got'" ;; esac
@@ -696,7 +696,7 @@ c_wf_completion_zsh() {
 	conf '[twin]' 'address = 01:00.0' '' '[options]' 'driver = vfio-pci' '[nvme-b]' 'serial = SN-B'
 	local got
 	got=$(wf_zcomplete '')
-	[ "$got" = 'add apply bind boot check list protected record release remove status' ] || fail "commands: '$got'"
+	[ "$got" = 'add apply bind boot check list protected record release remove status vfs' ] || fail "commands: '$got'"
 	got=$(wf_zcomplete 'remove tw')
 	[ "$got" = 'twin' ] || fail "remove tw offers '$got'"
 	got=$(wf_zcomplete 'add 0a:')

@@ -1424,6 +1424,8 @@ t "early-vfio=no on the kernel command line binds nothing, like early-vfio=off" 
 . "$HERE/cases-workflow.sh"
 # shellcheck source=tests/integration/cases-pve.sh disable=SC1091 # followed with -x (make check-lint)
 . "$HERE/cases-pve.sh"
+# shellcheck source=tests/integration/cases-sriov.sh disable=SC1091 # followed with -x (make check-lint)
+. "$HERE/cases-sriov.sh"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

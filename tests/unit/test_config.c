@@ -268,7 +268,8 @@ static void unknown_key_lists_every_key_that_belongs_there(void **state)
 	(void)state;
 	expect_one_error("[a]\nids = 8086:2922\nzzzzzzzz = 1\n",
 			 "test.conf:3: unknown key 'zzzzzzzz' (known: ids, address, class, "
-			 "serial, model, dsn, allow-system-device, allow-unrecorded)");
+			 "serial, model, dsn, allow-system-device, allow-unrecorded, "
+			 "sriov-vfs, sriov-vfio)");
 	expect_one_error("[options]\nzzzzzzzz = 1\n[a]\nids = 8086:2922\n",
 			 "test.conf:2: unknown key 'zzzzzzzz' (known: driver, unbind, "
 			 "iommu-group)");

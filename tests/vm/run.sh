@@ -8,7 +8,8 @@
 #                              assertion, then a table (row, kernel the guest ran, scenarios and
 #                              assertions passed/failed) and "N passed, N failed"
 #   EVFIO_VM_ROWS=trixie tests/vm/run.sh   only rows 2-4 ("bookworm" is rows 1 and 5, "dracut" the
-#                              dracut rows of rows-dracut.sh; default all three)
+#                              dracut rows of rows-dracut.sh, "sriov" the SR-IOV row of
+#                              rows-sriov.sh; default all four)
 #   KEEP=1 tests/vm/run.sh     keep the work directory (serial logs, initrds, update-initramfs logs)
 #   VERBOSE=1 tests/vm/run.sh  show update-initramfs output and the guests' serial consoles
 #
@@ -85,6 +86,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/rows-dracut.sh"
 # shellcheck source=tests/vm/rows-workflow.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
 . "$here/rows-workflow.sh"
+# shellcheck source=tests/vm/rows-sriov.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
+. "$here/rows-sriov.sh"
 scen=$here/scenarios
 
 # --- results: per assertion, per scenario, per row -----------------------------------------------
@@ -190,7 +193,7 @@ if [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 vm_check_tools 0 || { fail "host tools for the VM test are installed"; finish; }
 
-want_rows=${EVFIO_VM_ROWS:-bookworm trixie dracut}
+want_rows=${EVFIO_VM_ROWS:-bookworm trixie dracut sriov}
 want_row() { case " $want_rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 t_start=$(vm_now)
@@ -891,6 +894,7 @@ rows_trixie() {
 want_row bookworm && rows_bookworm
 want_row trixie && rows_trixie
 want_row dracut && rows_dracut
+want_row sriov && rows_sriov
 
 vm_log "timings: total $(($(vm_now) - t_start)) s"
 finish
