@@ -385,7 +385,8 @@ int evfio_modules_for_alias(struct evfio_modules *m, const char *alias,
 
 struct evfio_protected {
 	char bdf[EVFIO_BDF_LEN];
-	char why[160];		/* "/ (root) (/dev/sda1)" */
+	char why[240];		/* "/ (root) (/dev/sda1)", control characters
+				 * escaped (\012): one line in the record */
 };
 
 struct evfio_protlist {
@@ -393,6 +394,9 @@ struct evfio_protlist {
 	size_t n;
 	bool known;		/* what / is on was told apart (or recorded) */
 	char unknown_why[160];	/* why not */
+	bool doubt;		/* a source could not be read: what it would
+				 * have protected is not known (fail closed) */
+	char doubt_why[160];	/* the first such source */
 };
 
 #define EVFIO_PROTECTED_FILE "etc/early-vfio.protected"
@@ -449,7 +453,7 @@ struct evfio_identity {
 	bool has_dsn;
 	uint64_t dsn;
 	char serial[EVFIO_SERIAL_MAX + 1];	/* NVMe; "" unknown */
-	char note[160];			/* why protected, or "[section]" */
+	char note[240];			/* why protected, or "[section]" */
 };
 
 struct evfio_record {

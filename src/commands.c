@@ -113,7 +113,7 @@ static int load_protections(struct evfio_ctx *c)
 
 		if (e->selected)
 			continue;
-		snprintf(why, sizeof(why), "%s (recorded when the image was built)", e->note);
+		snprintf(why, sizeof(why), "%.160s (recorded when the image was built)", e->note);
 		if (evfio_protect_add(&c->prot, e->bdf, why) < 0)
 			return -ENOMEM;
 	}
