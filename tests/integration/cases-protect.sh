@@ -745,6 +745,57 @@ c_network_storage_hostname_ipv6() {
 	grep -F '0000:08:00.0' "$T/.err" | grep -q 'hold' && fail "eno3 (no route) protected"
 }
 
+# --- issue 25: record integrity ----------------------------------------------------------------
+
+c_record_mount_point_newline() {
+	fx
+	fs_dev "$T" 0000:04:00.0
+	sata_disk 0000:04:00.0 1 sdb 8:16
+	sata_part sdb 1 8:17
+	# a mount point holding a newline and a tab, shaped as a record line
+	fs_mount "$T" $'/srv/x\nbuilt\tchroot\nsystem\tunknown' 8:17 ext4 /dev/sdb1
+	conf '[sata]' 'address = 04:00.0'
+	ev record
+	want_rc 0
+	grep -q '^built	chroot' "$T/.out" && fail "a mount point wrote a 'built chroot' line into the record"
+	grep -q '^system	unknown' "$T/.out" && fail "a mount point wrote a 'system unknown' line into the record"
+	[ "$(grep -c '^built	' "$T/.out")" = 1 ] || fail "not exactly one 'built' line"
+	grep -qF '/srv/x\012built\011chroot' "$T/.out" || fail "the mount point is not in the record, escaped"
+	mkdir -p "$T/etc"
+	cp "$T/.out" "$T/etc/early-vfio.record"
+	initramfs_mounts
+	ev bind
+	want_rc 64
+	want_host 0000:04:00.0 ahci
+	want_err_line '0000:04:00.0' 'holds the running system' '/srv/x\012built'
+}
+
+c_config_acl_writable_refused() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata]' 'address = 03:00.0'
+	# user:1000:rw- through an access ACL (user::rw- group::r-- mask::rw- other::r--): mode 0664, group root
+	python3 - "$CONF" <<'PY' || { fail "cannot set an ACL here"; return; }
+import os, struct, sys
+e = [(0x01, 6, 0xffffffff), (0x02, 6, 1000), (0x04, 4, 0xffffffff), (0x10, 6, 0xffffffff), (0x20, 4, 0xffffffff)]
+os.setxattr(sys.argv[1], "system.posix_acl_access", struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *x) for x in e))
+PY
+	ev bind
+	want_rc 2
+	want_no_writes
+	want_err 'writable by other users through its POSIX ACL (user:1000:w)'
+	want_err 'setfacl -b'
+	# a read-only entry for another user is fine
+	python3 - "$CONF" <<'PY'
+import os, struct, sys
+e = [(0x01, 6, 0xffffffff), (0x02, 4, 1000), (0x04, 4, 0xffffffff), (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
+os.setxattr(sys.argv[1], "system.posix_acl_access", struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *x) for x in e))
+PY
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+}
+
 t "protect: a drive holding /var is refused by check (exit 2) and bind" c_protect_var_mount
 t "protect: an fstab entry the next boot mounts is protected; a nofail one is not" c_protect_fstab_entry
 t "protect: every device of a btrfs RAID1 root is protected, not only the mount source" c_protect_btrfs_raid1
@@ -782,3 +833,5 @@ t "issue 25: a bridge port carrying the default route is refused, naming vmbr0, 
 t "issue 25: the IPv6 default route over a VLAN over a bond protects the bond's members" c_mgmt_ipv6_bond_vlan
 t "issue 25: a bridge with an address, corosync's link and the SSH session's NIC are protected" c_mgmt_bridge_address_corosync_ssh
 t "issue 25: network storage by IPv6 protects that route's NIC; by host name, every routed NIC" c_network_storage_hostname_ipv6
+t "issue 25: a mount point with a newline and a tab cannot forge record lines" c_record_mount_point_newline
+t "issue 25: a config that a POSIX ACL lets another user write is refused" c_config_acl_writable_refused
