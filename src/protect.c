@@ -1456,6 +1456,83 @@ static void scan_pve_storage(const struct evfio_sysfs *fs, struct evfio_log *log
 	fclose(f);
 }
 
+/* ---- the console --------------------------------------------------- */
+
+/* Where the kernel command line is set on this system, for a message. */
+static const char *cmdline_where(const struct evfio_sysfs *fs)
+{
+	if (evfio_sysfs_exists(fs, "etc/kernel/cmdline"))
+		return "add them to /etc/kernel/cmdline, then proxmox-boot-tool refresh";
+	if (evfio_sysfs_exists(fs, "etc/default/grub"))
+		return "add them to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, "
+		       "then update-grub";
+	return "add them to the kernel command line";
+}
+
+static void add_console(const struct evfio_sysfs *fs, struct evfio_protlist *l,
+			const char *bdf, const char *what)
+{
+	char why[sizeof(l->v->why)];
+
+	snprintf(why, sizeof(why), "the console (%s); to free it boot with "
+		 "video=efifb:off initcall_blacklist=sysfb_init: %s", what,
+		 cmdline_where(fs));
+	evfio_protect_add(l, bdf, why);
+}
+
+/* The boot display (boot_vga=1), and a GPU whose memory the firmware's
+ * framebuffer holds (efifb, simplefb, simpledrm, nested under its BAR in
+ * /proc/iomem): the host's console.  Taking it leaves the host without
+ * one, and vfio-pci cannot reserve the BAR ("BAR 0: can't reserve"). */
+static void scan_console(const struct evfio_sysfs *fs, struct evfio_protlist *l)
+{
+	static const char *const fbs[] = { "efifb", "simplefb", "simpledrm", "BOOTFB",
+					   "vesafb" };
+	char path[128], v[8], line[256], stack[8][EVFIO_BDF_LEN];
+	struct dirent *e;
+	DIR *d = evfio_sysfs_opendir(fs, "sys/bus/pci/devices");
+	FILE *f;
+
+	while (d && (e = readdir(d))) {
+		if (!is_bdf(e->d_name, strlen(e->d_name)))
+			continue;
+		snprintf(path, sizeof(path), "sys/bus/pci/devices/%.63s/boot_vga", e->d_name);
+		if (evfio_sysfs_read(fs, path, v, sizeof(v)) >= 0 && !strcmp(v, "1"))
+			add_console(fs, l, e->d_name, "boot_vga=1: the display the firmware "
+				    "set up");
+	}
+	if (d)
+		closedir(d);
+	f = evfio_sysfs_fopen(fs, "proc/iomem");
+	memset(stack, 0, sizeof(stack));
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t depth = strspn(line, " ") / 2;
+		char *name = strstr(line, " : ");
+
+		if (!name || depth >= 8)
+			continue;
+		name += 3;
+		name[strcspn(name, "\n")] = '\0';
+		stack[depth][0] = '\0';
+		if (is_bdf(name, strlen(name)))
+			snprintf(stack[depth], EVFIO_BDF_LEN, "%s", name);
+		for (size_t i = 0; i < sizeof(fbs) / sizeof(*fbs); i++) {
+			if (strcmp(name, fbs[i]))
+				continue;
+			for (size_t k = depth; k-- > 0;)
+				if (stack[k][0]) {
+					snprintf(path, sizeof(path), "%s holds its memory", fbs[i]);
+					add_console(fs, l, stack[k], path);
+					break;
+				}
+		}
+		for (size_t k = depth + 1; k < 8; k++)
+			stack[k][0] = '\0';
+	}
+	if (f)
+		fclose(f);
+}
+
 int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 		       struct evfio_protlist *l)
 {
@@ -1474,6 +1551,7 @@ int evfio_protect_scan(const struct evfio_sysfs *fs, struct evfio_log *log,
 	scan_zpools(fs, log, l);
 	scan_pve_storage(fs, log, l);
 	scan_management(fs, log, l);
+	scan_console(fs, l);
 	/* on the running system (its / was told apart), what could not be
 	 * read makes it unknown; in an initramfs the record speaks */
 	if (l->doubt && r > 0) {
