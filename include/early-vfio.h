@@ -497,6 +497,11 @@ enum evfio_match evfio_record_match(const struct evfio_record *rec,
 
 /* Why the target driver cannot take this device, or NULL when it can. */
 const char *evfio_safety_refusal(const struct evfio_dev *d);
+/* check: a warning for each device behind an Intel VMD controller (PCI
+ * domain above ffff) that a section selects: such devices are never
+ * scanned or bound one by one.  Returns how many. */
+int evfio_vmd_review(const struct evfio_sysfs *fs, struct evfio_log *log,
+		     const struct evfio_config *cfg);
 bool evfio_iommu_present(const struct evfio_sysfs *fs);
 bool evfio_is_bridge(const struct evfio_dev *d);
 struct evfio_ctx;

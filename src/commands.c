@@ -669,6 +669,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 	}
 	evfio_identify_known(c, &l, true, true);
 	errors = evfio_safety_review(c, &l, true);
+	warnings += evfio_vmd_review(&c->fs, &c->log, &c->cfg);
 	if (!evfio_iommu_present(&c->fs)) {
 		ev_warn(&c->log, "no IOMMU groups in /sys/kernel/iommu_groups: the "
 			"IOMMU is off or absent; on Intel add intel_iommu=on to the "

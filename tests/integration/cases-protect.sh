@@ -485,6 +485,37 @@ c_console_gpu_refused() {
 	grep -A5 '^  01:00.0 ' "$T/.out" | grep -qF 'the console (boot_vga=1' || fail "list does not say why 01:00.0 is kept"
 }
 
+# --- issue 25: devices behind Intel VMD --------------------------------------------------------
+
+c_vmd_never_one_by_one() {
+	fx
+	fs_driver "$T" vmd
+	fs_dev "$T" 0000:00:0e.0 --ids 8086:467f --class 010400 --driver vmd
+	fs_dev "$T" 0000:04:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	# an NVMe drive in VMD domain 10000, as the vmd driver makes it (no IOMMU group of its own)
+	local d="$T/sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0"
+	mkdir -p "$d"
+	printf '0x144d\n' >"$d/vendor"
+	printf '0xa808\n' >"$d/device"
+	printf '0x144d\n' >"$d/subsystem_vendor"
+	printf '0xa801\n' >"$d/subsystem_device"
+	printf '0x010802\n' >"$d/class"
+	ln -s ../../../devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0 \
+		"$T/sys/bus/pci/devices/10000:e1:00.0"
+	conf '[nvme]' 'ids = 144d:a808'
+	ev check
+	want_rc 0
+	want_err_line '10000:e1:00.0 [144d:a808]: [nvme] selects it, and it will not be bound' \
+		'Intel VMD controller 0000:00:0e.0' 'pass the whole VMD controller through (address = 0000:00:0e.0)' 'turn VMD off in the firmware'
+	ev bind
+	want_target 0000:04:00.0
+	want_no_log '10000:e1:00.0'
+	conf '[nvme]' 'address = 10000:e1:00.0'
+	ev check
+	want_rc 2
+	want_err 'Intel VMD controller'
+}
+
 t "protect: a drive holding /var is refused by check (exit 2) and bind" c_protect_var_mount
 t "protect: an fstab entry the next boot mounts is protected; a nofail one is not" c_protect_fstab_entry
 t "protect: every device of a btrfs RAID1 root is protected, not only the mount source" c_protect_btrfs_raid1
@@ -525,3 +556,4 @@ t "issue 25: network storage by IPv6 protects that route's NIC; by host name, ev
 t "issue 25: a mount point with a newline and a tab cannot forge record lines" c_record_mount_point_newline
 t "issue 25: a config that a POSIX ACL lets another user write is refused" c_config_acl_writable_refused
 t "issue 25: the console GPU (boot_vga, or a firmware framebuffer in its BAR) is refused, naming the kernel options" c_console_gpu_refused
+t "issue 25: a device behind Intel VMD is never bound one by one: check says why and what to do" c_vmd_never_one_by_one
