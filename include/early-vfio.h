@@ -378,6 +378,13 @@ int evfio_modules_load_driver(struct evfio_modules *m,
 			      const struct evfio_sysfs *fs, const char *driver,
 			      bool dry_run);
 /* Comma-separated module names that claim a modalias, as lspci -k. */
+/* The device's host driver is built into the kernel (modules.builtin of
+ * the running release under the root): it probes the device before the
+ * initramfs runs.  warn says so and returns true. */
+bool evfio_driver_builtin(const struct evfio_sysfs *fs, const char *driver,
+			  char *release, size_t size);
+bool evfio_builtin_warn(const struct evfio_sysfs *fs, struct evfio_log *log,
+			const struct evfio_dev *d, const char *target);
 int evfio_modules_for_alias(struct evfio_modules *m, const char *alias,
 			    char *buf, size_t size);
 

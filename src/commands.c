@@ -703,6 +703,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 				continue;
 			}
 			warnings += check_record(c, d);
+			warnings += evfio_builtin_warn(&c->fs, &c->log, d, c->cfg.driver);
 			if (d->boot_vga && !evfio_safety_refusal(d)) {
 				ev_warn(&c->log, "%s is the boot display (boot_vga): bound to "
 					"%s, the host loses its console, and the firmware's "

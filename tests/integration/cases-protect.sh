@@ -516,6 +516,26 @@ c_vmd_never_one_by_one() {
 	want_err 'Intel VMD controller'
 }
 
+# --- issue 25: host drivers built into the kernel ------------------------------------------------
+
+c_builtin_host_driver_said() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	fs_dev "$T" 0000:04:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	mkdir -p "$T/lib/modules/$(uname -r)"
+	printf '%s\n' kernel/drivers/ata/libata.ko kernel/drivers/ata/ahci.ko kernel/drivers/nvme/host/nvme-core.ko \
+		>"$T/lib/modules/$(uname -r)/modules.builtin"
+	conf '[sata]' 'address = 03:00.0' '' '[nvme]' 'address = 04:00.0'
+	ev check
+	want_rc 0
+	want_err_line '0000:03:00.0: its driver ahci is built into kernel' 'taken over from ahci after it has initialised it'
+	grep -q '0000:04:00.0: its driver' "$T/.err" && fail "nvme (a module; only nvme-core built in) called built in"
+	conf '# none'
+	ev add 0000:03:00.0
+	want_rc 0
+	want_err_line '0000:03:00.0: its driver ahci is built into kernel'
+}
+
 t "protect: a drive holding /var is refused by check (exit 2) and bind" c_protect_var_mount
 t "protect: an fstab entry the next boot mounts is protected; a nofail one is not" c_protect_fstab_entry
 t "protect: every device of a btrfs RAID1 root is protected, not only the mount source" c_protect_btrfs_raid1
@@ -557,3 +577,4 @@ t "issue 25: a mount point with a newline and a tab cannot forge record lines" c
 t "issue 25: a config that a POSIX ACL lets another user write is refused" c_config_acl_writable_refused
 t "issue 25: the console GPU (boot_vga, or a firmware framebuffer in its BAR) is refused, naming the kernel options" c_console_gpu_refused
 t "issue 25: a device behind Intel VMD is never bound one by one: check says why and what to do" c_vmd_never_one_by_one
+t "issue 25: a host driver built into the kernel: check and add say the device is taken over after it probed" c_builtin_host_driver_said
