@@ -1252,9 +1252,9 @@ static bool top_holder(const struct evfio_sysfs *fs, const char *name, char *out
 		if (!top_holder(fs, e->d_name, out, size, depth + 1)) {
 			snprintf(path, sizeof(path), "sys/class/block/%.63s/dm/name", e->d_name);
 			if (evfio_sysfs_read(fs, path, dm, sizeof(dm)) >= 0)
-				snprintf(out, size, "%s (%s)", e->d_name, dm);
+				snprintf(out, size, "%.63s (%.63s)", e->d_name, dm);
 			else
-				snprintf(out, size, "%s", e->d_name);
+				snprintf(out, size, "%.63s", e->d_name);
 		}
 		break;
 	}
