@@ -549,7 +549,7 @@ static int add_network(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 	if (!server && srv[0])
 		server = srv;
 	n = server_ifaces(fs, server, ifs, 8, &exact);
-	if (!server) {
+	if (!server || !exact) {	/* a host name: likely the default route */
 		n = route_ifaces(fs, NULL, ifs, 8);
 		n += route6_ifaces(fs, NULL, ifs + n, 8);
 	}
@@ -561,7 +561,7 @@ static int add_network(const struct evfio_sysfs *fs, struct evfio_protlist *l,
 		snprintf(what, sizeof(what), "%.120s over the network, via %.32s (ip=)", why, dev);
 		found += add_netdev(fs, l, dev, what, 0);
 	}
-	if (!found && server) {
+	if ((!found || !exact) && server) {
 		/* the way to it is not known: every interface it may take */
 		n = routed_ifaces(fs, ifs, 16);
 		for (int i = 0; i < n; i++) {

@@ -450,6 +450,353 @@ c_check_boot_vga_warns() {
 	grep -q '0000:02:00.0 is the boot display' "$T/.err" && fail "02:00.0 (boot_vga 0) called the boot display"
 }
 
+# --- issue 25: storage in use without a mount ---------------------------------------------------
+
+# an NVMe drive at 05:00.0 (nvme0n1, partition nvme0n1p1), an AHCI controller 03:00.0 with sdb
+nvme_and_sata() {
+	fs_dev "$T" 0000:05:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme
+	fs_block "$T" nvme0n1 259:0 pci0000:00/0000:05:00.0/nvme/nvme0/nvme0n1
+	fs_block "$T" nvme0n1p1 259:1 pci0000:00/0000:05:00.0/nvme/nvme0/nvme0n1/nvme0n1p1
+	fs_dev "$T" 0000:03:00.0
+	sata_disk 0000:03:00.0 1 sdb 8:16
+}
+
+# dm_dev NAME MAJ:MIN DMNAME SLAVE...: a device-mapper device (an LV, a crypt or multipath map)
+dm_dev() {
+	local name=$1 devnum=$2 dmname=$3
+	shift 3
+	fs_block "$T" "$name" "$devnum" "virtual/block/$name" "$@"
+	mkdir -p "$T/sys/devices/virtual/block/$name/dm"
+	printf '%s\n' "$dmname" >"$T/sys/devices/virtual/block/$name/dm/name"
+}
+
+c_protect_lvm_pv_unmounted() {
+	fx
+	nvme_and_sata
+	# Proxmox's local-lvm: the thin pool's data on the PV nvme0n1p1, a VM disk on it, no mount
+	dm_dev dm-0 253:0 pve-data_tdata nvme0n1p1
+	dm_dev dm-1 253:1 pve-data-tpool dm-0
+	dm_dev dm-2 253:2 pve-vm--100--disk--0 dm-1
+	conf '[drives]' 'address = 05:00.0 03:00.0'
+	cp "$CONF" "$T/conf.before"
+	ev check
+	want_rc 2
+	want_err_line '[drives] selects 0000:05:00.0' 'nvme0n1p1 is in use by dm-2 (pve-vm--100--disk--0)'
+	ev bind
+	want_rc 64
+	want_host 0000:05:00.0 nvme
+	want_no_log '0000:05:00.0'
+	want_target 0000:03:00.0
+	conf '# none yet'
+	cp "$CONF" "$T/conf.before"
+	ev add 0000:05:00.0
+	want_rc 2
+	cmp -s "$CONF" "$T/conf.before" || fail "add changed the config of a drive in use"
+	want_out_or_err 'in use by dm-2'
+}
+
+c_protect_md_member_unmounted() {
+	fx
+	nvme_and_sata
+	# md0 over sdb and nvme0n1p1, assembled, not mounted
+	fs_block "$T" md0 9:0 virtual/block/md0 sdb nvme0n1p1
+	conf '[drives]' 'address = 05:00.0 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:05:00.0 nvme
+	want_host 0000:03:00.0 ahci
+	want_err_line '0000:03:00.0' 'sdb is in use by md0'
+}
+
+c_protect_lio_backstore() {
+	fx
+	nvme_and_sata
+	mkdir -p "$T/sys/kernel/config/target/core/iblock_0/lun-vm1"
+	printf '/dev/sdb\n' >"$T/sys/kernel/config/target/core/iblock_0/lun-vm1/udev_path"
+	conf '[sata]' 'address = 03:00.0'
+	ev check
+	want_rc 2
+	want_err_line '[sata] selects 0000:03:00.0' 'LIO backstore iblock_0/lun-vm1 (/dev/sdb)'
+}
+
+# fake_zpool BODY: a zpool in T/bin whose body is BODY (sh), with zfs loaded
+fake_zpool() {
+	mkdir -p "$T/bin" "$T/sys/module/zfs"
+	printf '#!/bin/sh\n%s\n' "$1" >"$T/bin/zpool"
+	chmod 0755 "$T/bin/zpool"
+	FAKE_ENV=(PATH="$T/bin:$PATH")
+}
+
+c_protect_zfs_pool_unmounted() {
+	fx
+	nvme_and_sata
+	fs_dev "$T" 0000:06:00.0
+	# tank (VM disks, zvols: nothing mounted) on nvme0n1p1; / is not on ZFS
+	fake_zpool 'case "$*" in
+"list -H -o name") echo tank ;;
+"status -P tank") printf "  pool: tank\nconfig:\n\n\tNAME STATE\n\ttank ONLINE\n\t  /dev/nvme0n1p1 ONLINE 0 0 0\n" ;;
+*) echo "zpool: unexpected $*" >&2; exit 2 ;;
+esac'
+	conf '[nvme]' 'address = 05:00.0'
+	ev check
+	want_rc 2
+	want_err_line '[nvme] selects 0000:05:00.0' 'ZFS pool tank (imported)'
+	ev bind
+	want_rc 64
+	want_host 0000:05:00.0 nvme
+}
+
+# zfs_fails BODY: zpool behaves as BODY; storage must be refused, a NIC still taken
+zfs_fails() {
+	fx
+	nvme_and_sata
+	fs_dev "$T" 0000:07:00.0 --ids 8086:10d3 --class 020000 --driver e1000e
+	fs_driver "$T" e1000e
+	fake_zpool "$1"
+	conf '[sata]' 'address = 03:00.0' '' '[nic]' 'address = 07:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_no_log '0000:03:00.0'
+	want_target 0000:07:00.0
+	want_err_line '0000:03:00.0' 'storage controller' "$2"
+}
+
+c_zpool_fails_refuses_storage() {
+	zfs_fails 'echo "internal error: out of memory" >&2; exit 1' "'zpool list -H -o name' failed"
+}
+
+c_zpool_hangs_refuses_storage() {
+	local t0=$SECONDS
+	zfs_fails 'exec sleep 60' 'did not answer in 10 s'
+	[ $((SECONDS - t0)) -lt 25 ] || fail "a hung zpool held the scan $((SECONDS - t0)) s"
+}
+
+c_zpool_odd_name_refuses_storage() {
+	zfs_fails 'case "$*" in "list -H -o name") printf "tank\nmy:pool\n" ;; *) exit 0 ;; esac' "pool name 'my:pool'"
+	fake_zpool 'case "$*" in "list -H -o name") printf "tank\n\n" ;; *) exit 0 ;; esac'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_err_line '0000:03:00.0' 'storage controller' "pool name ''"
+}
+
+c_zpool_unknown_vdev_refuses_storage() {
+	zfs_fails 'case "$*" in "list -H -o name") echo tank ;; *) printf "\ttank\n\t  /dev/disk/by-id/wwn-0xgone ONLINE\n" ;; esac' 'no such device here: /dev/disk/by-id/wwn-0xgone'
+}
+
+c_protect_pve_storage() {
+	fx
+	nvme_and_sata
+	dm_dev dm-0 253:0 pve-data nvme0n1p1
+	mkdir -p "$T/etc/pve"
+	printf '%s\n' 'dir: local' '	path /var/lib/vz' '	content iso,vztmpl,backup' '' \
+		'lvmthin: local-lvm' '	thinpool data' '	vgname pve' '	content rootdir,images' >"$T/etc/pve/storage.cfg"
+	# the holders scan alone would find dm-0; the storage names it for the reason
+	rm "$T/sys/devices/pci0000:00/0000:05:00.0/nvme/nvme0/nvme0n1/nvme0n1p1/holders/dm-0"
+	conf '[nvme]' 'address = 05:00.0'
+	ev check
+	want_rc 2
+	want_err_line '[nvme] selects 0000:05:00.0' "Proxmox storage 'local-lvm' (lvmthin)"
+	# a volume group that is not active: its disks cannot be told, storage is refused
+	printf '%s\n' 'lvm: shared' '	vgname san-vg' '	shared 1' >>"$T/etc/pve/storage.cfg"
+	conf '[sata]' 'address = 03:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_err_line '0000:03:00.0' 'storage controller' 'volume group san-vg has no active logical volume'
+}
+
+c_nfs_root_without_cmdline() {
+	fx
+	mkdir -p "$T/proc/net"
+	nic 0000:06:00.0 eno1
+	routes eno1 0000000A 00FFFFFF
+	rm "$T/proc/cmdline"
+	initramfs_mounts
+	fs_mount "$T" / 0:52 nfs4 10.0.0.5:/export/host1
+	conf '[nic]' 'address = 06:00.0'
+	ev check
+	want_rc 2
+	want_err_line '[nic] selects 0000:06:00.0' 'over the network, via eno1'
+	grep -q '(ip=)' "$T/.err" && fail "an ip= device was made up without a command line"
+}
+
+# --- issue 25: the management network ----------------------------------------------------------
+
+# vnet KIND NAME [PORT...]: a virtual interface; bridge ports in brif/, bond or VLAN lower_* links
+vnet() {
+	local kind=$1 name=$2 p d
+	shift 2
+	d="$T/sys/devices/virtual/net/$name"
+	mkdir -p "$d" "$T/sys/class/net" "$T/proc/net"
+	ln -s "../../devices/virtual/net/$name" "$T/sys/class/net/$name"
+	[ "$kind" = bridge ] && mkdir -p "$d/brif"
+	for p in "$@"; do
+		case $kind in
+		bridge) ln -s "$(fs_rel "$d/brif" "$(realpath -m "$T/sys/class/net/$(readlink "$T/sys/class/net/$p")")")" "$d/brif/$p" ;;
+		lower) ln -s "../../../../$(readlink "$T/sys/class/net/$p" | sed 's|^\.\./\.\./devices/||')" "$d/lower_$p" ;;
+		esac
+	done
+}
+# route6 IF DEST32 PLEN: a line of /proc/net/ipv6_route
+route6() {
+	mkdir -p "$T/proc/net"
+	printf '%s %s 00000000000000000000000000000000 00 00000000000000000000000000000000 00000400 00000001 00000000 00000003 %8s\n' \
+		"$2" "$3" "$1" >>"$T/proc/net/ipv6_route"
+}
+
+c_mgmt_bridge_port_default_route() {
+	fx
+	fs_driver "$T" e1000e
+	nic 0000:06:00.0 eno1
+	nic 0000:07:00.0 eno2
+	vnet bridge vmbr0 eno1
+	routes vmbr0 00000000 00000000 vmbr0 0001A8C0 00FFFFFF
+	conf '[nics]' 'address = 06:00.0 07:00.0'
+	ev check
+	want_rc 2
+	want_err_line '[nics] selects 0000:06:00.0' 'the IPv4 default route, via vmbr0, port eno1' 'allow-system-device = yes'
+	grep -F '0000:07:00.0' "$T/.err" | grep -q 'hold' && fail "eno2 (no address, no route) protected"
+	ev bind
+	want_rc 64
+	want_host 0000:06:00.0 e1000e
+	want_no_log '0000:06:00.0'
+	want_target 0000:07:00.0
+	ev list
+	grep -A5 '^  06:00.0 ' "$T/.out" | grep -qF 'holds the running system (the management network: the IPv4 default route, via vmbr0, port eno1)' ||
+		fail "list does not show why 06:00.0 is kept"
+	conf '[nics]' 'address = 06:00.0' 'allow-system-device = yes'
+	ev bind
+	want_target 0000:06:00.0
+}
+
+c_mgmt_ipv6_bond_vlan() {
+	fx
+	fs_driver "$T" e1000e
+	nic 0000:06:00.0 eno1
+	nic 0000:07:00.0 eno2
+	nic 0000:08:00.0 eno3
+	# bond0 (members named only in bonding/slaves) under VLAN bond0.10, which has the IPv6 default
+	vnet bond bond0
+	mkdir -p "$T/sys/devices/virtual/net/bond0/bonding"
+	printf 'eno1 eno2\n' >"$T/sys/devices/virtual/net/bond0/bonding/slaves"
+	vnet lower bond0.10 bond0
+	route6 bond0.10 00000000000000000000000000000000 00
+	route6 lo 00000000000000000000000000000000 00
+	conf '[nics]' 'address = 06:00.0 07:00.0 08:00.0'
+	ev bind
+	want_rc 64
+	want_host 0000:06:00.0 e1000e
+	want_host 0000:07:00.0 e1000e
+	want_target 0000:08:00.0
+	want_err_line '0000:07:00.0' 'the IPv6 default route, via bond0.10, over bond0, bond member eno2'
+}
+
+c_mgmt_bridge_address_corosync_ssh() {
+	fx
+	fs_driver "$T" e1000e
+	nic 0000:06:00.0 eno1
+	nic 0000:07:00.0 eno2
+	nic 0000:08:00.0 eno3
+	nic 0000:09:00.0 eno4
+	nic 0000:0a:00.0 eno5
+	# vmbr1: a global IPv6 address, no route of its own; vmbr2: no address at all
+	vnet bridge vmbr1 eno1
+	vnet bridge vmbr2 eno5
+	printf '20010db8000000000000000000000010 05 40 00 80 %8s\n' vmbr1 >"$T/proc/net/if_inet6"
+	# corosync's link on eno2 (10.10.10.0/24); the SSH session reaches 192.168.7.2 on eno3
+	routes eno2 000A0A0A 00FFFFFF eno3 0007A8C0 00FFFFFF
+	mkdir -p "$T/etc/pve"
+	printf '%s\n' 'nodelist {' '  node {' '    name: pve1' '    ring0_addr: 10.10.10.1' '  }' \
+		'  node {' '    name: pve2' '    ring0_addr: 10.10.10.2' '  }' '}' >"$T/etc/pve/corosync.conf"
+	FAKE_ENV=(SSH_CONNECTION='192.168.7.50 51234 192.168.7.2 22')
+	conf '[nics]' 'address = 06:00.0 07:00.0 08:00.0 09:00.0 0a:00.0'
+	ev check
+	want_rc 2
+	want_err_line '0000:06:00.0' 'bridge vmbr1 has an address, port eno1'
+	want_err_line '0000:07:00.0' 'corosync ring0_addr 10.10.10.1' 'via eno2'
+	want_err_line '0000:08:00.0' 'the SSH session (to 192.168.7.2)' 'via eno3'
+	grep -F '0000:09:00.0' "$T/.err" | grep -q 'hold' && fail "eno4 (unused) protected"
+	grep -F '0000:0a:00.0' "$T/.err" | grep -q 'hold' && fail "eno5 (a port of a bridge with no address) protected"
+	ev bind
+	want_target 0000:09:00.0
+	want_target 0000:0a:00.0
+	want_host 0000:08:00.0 e1000e
+}
+
+c_network_storage_hostname_ipv6() {
+	fx
+	fs_driver "$T" e1000e
+	nic 0000:06:00.0 eno1
+	nic 0000:07:00.0 eno2
+	nic 0000:08:00.0 eno3
+	# an IPv6 NFS server on eno1's prefix; eno2 has a route; eno3 nothing
+	route6 eno1 20010db8000000010000000000000000 40
+	routes eno2 0000A8C0 0000FFFF
+	mkdir -p "$T/etc/pve"
+	printf '%s\n' 'nfs: backup6' '	server 2001:db8:0:1::5' '	export /srv/backup' '' \
+		'cifs: nas' '	server nas.example.org' '	share vm' >"$T/etc/pve/storage.cfg"
+	conf '[nics]' 'address = 06:00.0 07:00.0 08:00.0'
+	ev check
+	want_rc 2
+	want_err_line '0000:06:00.0' "Proxmox storage 'backup6' (nfs) over the network, via eno1"
+	# a host name cannot be resolved for the next boot's root: every configured interface is kept
+	want_err_line '0000:07:00.0' "Proxmox storage 'nas' (cifs)" 'nas.example.org' 'a host name'
+	grep -F '0000:08:00.0' "$T/.err" | grep -q 'hold' && fail "eno3 (no route) protected"
+}
+
+# --- issue 25: record integrity ----------------------------------------------------------------
+
+c_record_mount_point_newline() {
+	fx
+	fs_dev "$T" 0000:04:00.0
+	sata_disk 0000:04:00.0 1 sdb 8:16
+	sata_part sdb 1 8:17
+	# a mount point holding a newline and a tab, shaped as a record line
+	fs_mount "$T" $'/srv/x\nbuilt\tchroot\nsystem\tunknown' 8:17 ext4 /dev/sdb1
+	conf '[sata]' 'address = 04:00.0'
+	ev record
+	want_rc 0
+	grep -q '^built	chroot' "$T/.out" && fail "a mount point wrote a 'built chroot' line into the record"
+	grep -q '^system	unknown' "$T/.out" && fail "a mount point wrote a 'system unknown' line into the record"
+	[ "$(grep -c '^built	' "$T/.out")" = 1 ] || fail "not exactly one 'built' line"
+	grep -qF '/srv/x\012built\011chroot' "$T/.out" || fail "the mount point is not in the record, escaped"
+	mkdir -p "$T/etc"
+	cp "$T/.out" "$T/etc/early-vfio.record"
+	initramfs_mounts
+	ev bind
+	want_rc 64
+	want_host 0000:04:00.0 ahci
+	want_err_line '0000:04:00.0' 'holds the running system' '/srv/x\012built'
+}
+
+c_config_acl_writable_refused() {
+	fx
+	fs_dev "$T" 0000:03:00.0
+	conf '[sata]' 'address = 03:00.0'
+	# user:1000:rw- through an access ACL (user::rw- group::r-- mask::rw- other::r--): mode 0664, group root
+	python3 - "$CONF" <<'PY' || { fail "cannot set an ACL here"; return; }
+import os, struct, sys
+e = [(0x01, 6, 0xffffffff), (0x02, 6, 1000), (0x04, 4, 0xffffffff), (0x10, 6, 0xffffffff), (0x20, 4, 0xffffffff)]
+os.setxattr(sys.argv[1], "system.posix_acl_access", struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *x) for x in e))
+PY
+	ev bind
+	want_rc 2
+	want_no_writes
+	want_err 'writable by other users through its POSIX ACL (user:1000:w)'
+	want_err 'setfacl -b'
+	# a read-only entry for another user is fine
+	python3 - "$CONF" <<'PY'
+import os, struct, sys
+e = [(0x01, 6, 0xffffffff), (0x02, 4, 1000), (0x04, 4, 0xffffffff), (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
+os.setxattr(sys.argv[1], "system.posix_acl_access", struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *x) for x in e))
+PY
+	ev bind
+	want_rc 0
+	want_target 0000:03:00.0
+}
+
 # --- issue 25: the console GPU -------------------------------------------------------------------
 
 c_console_gpu_refused() {
