@@ -389,6 +389,13 @@ int evfio_modules_load_driver(struct evfio_modules *m,
 			      const struct evfio_sysfs *fs, const char *driver,
 			      bool dry_run);
 /* Comma-separated module names that claim a modalias, as lspci -k. */
+/* The device's host driver is built into the kernel (modules.builtin of
+ * the running release under the root): it probes the device before the
+ * initramfs runs.  warn says so and returns true. */
+bool evfio_driver_builtin(const struct evfio_sysfs *fs, const char *driver,
+			  char *release, size_t size);
+bool evfio_builtin_warn(const struct evfio_sysfs *fs, struct evfio_log *log,
+			const struct evfio_dev *d, const char *target);
 int evfio_modules_for_alias(struct evfio_modules *m, const char *alias,
 			    char *buf, size_t size);
 
@@ -396,7 +403,8 @@ int evfio_modules_for_alias(struct evfio_modules *m, const char *alias,
 
 struct evfio_protected {
 	char bdf[EVFIO_BDF_LEN];
-	char why[160];		/* "/ (root) (/dev/sda1)" */
+	char why[240];		/* "/ (root) (/dev/sda1)", control characters
+				 * escaped (\012): one line in the record */
 };
 
 struct evfio_protlist {
@@ -404,6 +412,9 @@ struct evfio_protlist {
 	size_t n;
 	bool known;		/* what / is on was told apart (or recorded) */
 	char unknown_why[160];	/* why not */
+	bool doubt;		/* a source could not be read: what it would
+				 * have protected is not known (fail closed) */
+	char doubt_why[160];	/* the first such source */
 };
 
 #define EVFIO_PROTECTED_FILE "etc/early-vfio.protected"
@@ -460,7 +471,7 @@ struct evfio_identity {
 	bool has_dsn;
 	uint64_t dsn;
 	char serial[EVFIO_SERIAL_MAX + 1];	/* NVMe; "" unknown */
-	char note[160];			/* why protected, or "[section]" */
+	char note[240];			/* why protected, or "[section]" */
 };
 
 struct evfio_record {
@@ -504,6 +515,11 @@ enum evfio_match evfio_record_match(const struct evfio_record *rec,
 
 /* Why the target driver cannot take this device, or NULL when it can. */
 const char *evfio_safety_refusal(const struct evfio_dev *d);
+/* check: a warning for each device behind an Intel VMD controller (PCI
+ * domain above ffff) that a section selects: such devices are never
+ * scanned or bound one by one.  Returns how many. */
+int evfio_vmd_review(const struct evfio_sysfs *fs, struct evfio_log *log,
+		     const struct evfio_config *cfg);
 bool evfio_iommu_present(const struct evfio_sysfs *fs);
 bool evfio_is_bridge(const struct evfio_dev *d);
 struct evfio_ctx;

@@ -465,6 +465,8 @@ static void advise(struct edit *e, const struct unit *u)
 
 		if (no && !evfio_protect_why(&c->prot, d->bdf))
 			ev_warn(&c->log, "%s: will not be bound while %s", d->bdf, no);
+		if (!no)
+			evfio_builtin_warn(&c->fs, &c->log, d, c->cfg.driver);
 		for (size_t j = 0; j < k && !seen; j++)
 			seen = e->l.devs[u->idx[j]].iommu_group == d->iommu_group;
 		for (size_t i = 0; !seen && d->iommu_group >= 0 && i < e->l.n; i++) {

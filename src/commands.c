@@ -113,7 +113,7 @@ static int load_protections(struct evfio_ctx *c)
 
 		if (e->selected)
 			continue;
-		snprintf(why, sizeof(why), "%s (recorded when the image was built)", e->note);
+		snprintf(why, sizeof(why), "%.160s (recorded when the image was built)", e->note);
 		if (evfio_protect_add(&c->prot, e->bdf, why) < 0)
 			return -ENOMEM;
 	}
@@ -674,6 +674,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 	}
 	evfio_identify_known(c, &l, true, true);
 	errors = evfio_safety_review(c, &l, true);
+	warnings += evfio_vmd_review(&c->fs, &c->log, &c->cfg);
 	if (!evfio_iommu_present(&c->fs)) {
 		ev_warn(&c->log, "no IOMMU groups in /sys/kernel/iommu_groups: the "
 			"IOMMU is off or absent; on Intel add intel_iommu=on to the "
@@ -709,6 +710,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 				continue;
 			}
 			warnings += check_record(c, d);
+			warnings += evfio_builtin_warn(&c->fs, &c->log, d, c->cfg.driver);
 			if (d->boot_vga && !evfio_safety_refusal(d)) {
 				ev_warn(&c->log, "%s is the boot display (boot_vga): bound to "
 					"%s, the host loses its console, and the firmware's "

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -667,11 +668,52 @@ static int parse(struct evfio_config *cfg, struct parser *p,
 	return cfg->n_errors ? -EINVAL : 0;
 }
 
+/* A POSIX access ACL (the system.posix_acl_access xattr, parsed here so
+ * that no libacl is needed: a little-endian u32 version 2, then entries of
+ * u16 tag, u16 perm, u32 id) that lets a user or group other than root
+ * write.  Returns a description of the first such entry, or NULL; an ACL
+ * that cannot be read or parsed counts as writable (fail closed). */
+static const char *acl_writer(int fd, char *buf, size_t size)
+{
+	enum { USER = 0x02, GROUP = 0x08, MASK = 0x10 };
+	unsigned char x[2048];
+	ssize_t n = fgetxattr(fd, "system.posix_acl_access", x, sizeof(x));
+	unsigned int mask = 7;
+
+	if (n < 0) {
+		if (errno == ENODATA || errno == ENOTSUP)
+			return NULL;
+		snprintf(buf, size, "an ACL that cannot be read (%s)", strerror(errno));
+		return buf;
+	}
+	if (n < 4 || (n - 4) % 8 || (x[0] | x[1] << 8 | x[2] << 16 | (unsigned int)x[3] << 24) != 2) {
+		snprintf(buf, size, "an ACL that cannot be parsed");
+		return buf;
+	}
+	for (ssize_t i = 4; i < n; i += 8)
+		if ((x[i] | x[i + 1] << 8) == MASK)
+			mask = x[i + 2] | x[i + 3] << 8;
+	for (ssize_t i = 4; i < n; i += 8) {
+		unsigned int tag = x[i] | x[i + 1] << 8, perm = x[i + 2] | x[i + 3] << 8;
+		unsigned int id = x[i + 4] | x[i + 5] << 8 | x[i + 6] << 16 |
+				  (unsigned int)x[i + 7] << 24;
+
+		if ((tag == USER || tag == GROUP) && id != 0 && (perm & mask & 2)) {
+			snprintf(buf, size, "its POSIX ACL (%s:%u:w)",
+				 tag == USER ? "user" : "group", id);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 /* The config decides which devices lose their driver at boot: only root
  * may be able to change it. */
 static int check_owner(struct evfio_config *cfg, int fd, const char *path,
 		       struct evfio_log *log)
 {
+	char buf[96];
+	const char *acl;
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
@@ -690,6 +732,13 @@ static int check_owner(struct evfio_config *cfg, int fd, const char *path,
 	if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)) {
 		ev_err(log, "%s: writable by other users, which could make it "
 		       "take any device (chmod 644 %s)", path, path);
+		cfg->n_errors++;
+		return -EPERM;
+	}
+	acl = acl_writer(fd, buf, sizeof(buf));
+	if (acl) {
+		ev_err(log, "%s: writable by other users through %s, which could "
+		       "make it take any device (setfacl -b %s)", path, acl, path);
 		cfg->n_errors++;
 		return -EPERM;
 	}

@@ -173,3 +173,54 @@ int evfio_modules_for_alias(struct evfio_modules *m, const char *alias,
 	kmod_module_unref_list(list);
 	return 0;
 }
+
+/* Whether driver is built into the running kernel's image: a line
+ * ".../driver.ko" of lib/modules/RELEASE/modules.builtin under the root
+ * ('-' and '_' alike, as modprobe takes them). */
+bool evfio_driver_builtin(const struct evfio_sysfs *fs, const char *driver,
+			  char *release, size_t size)
+{
+	char path[300], line[512];
+	struct utsname u;
+	bool yes = false;
+	FILE *f;
+
+	if (!driver[0] || uname(&u) < 0)
+		return false;
+	snprintf(release, size, "%s", u.release);
+	snprintf(path, sizeof(path), "lib/modules/%.200s/modules.builtin", u.release);
+	f = evfio_sysfs_fopen(fs, path);
+	while (f && !yes && fgets(line, sizeof(line), f)) {
+		char *base = strrchr(line, '/');
+		size_t n;
+
+		base = base ? base + 1 : line;
+		n = strcspn(base, "\n");
+		if (n < 4 || strncmp(base + n - 3, ".ko", 3) || n - 3 != strlen(driver))
+			continue;
+		yes = true;
+		for (size_t i = 0; i < n - 3 && yes; i++)
+			yes = base[i] == driver[i] ||
+			      ((base[i] == '-' || base[i] == '_') &&
+			       (driver[i] == '-' || driver[i] == '_'));
+	}
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+bool evfio_builtin_warn(const struct evfio_sysfs *fs, struct evfio_log *log,
+			const struct evfio_dev *d, const char *target)
+{
+	char release[128];
+
+	if (!d->driver[0] || !strcmp(d->driver, target) ||
+	    !evfio_driver_builtin(fs, d->driver, release, sizeof(release)))
+		return false;
+	ev_warn(log, "%s: its driver %s is built into kernel %s (modules.builtin), "
+		"so it probes the device before early-vfio runs: at boot the device "
+		"is taken over from %s after it has initialised it, not kept from "
+		"it (a driver that must never touch the device has to be a module)",
+		d->bdf, d->driver, release, d->driver);
+	return true;
+}

@@ -398,3 +398,79 @@ enum evfio_member evfio_group_member(const struct evfio_dev *o)
 		return EVFIO_MEMBER_ENDPOINT;
 	}
 }
+
+/* A PCI function behind an Intel VMD controller: its domain (10000 and
+ * up) has more than 4 hex digits; *vmd gets the controller's address. */
+static bool behind_vmd(const struct evfio_sysfs *fs, const char *name,
+		       char vmd[EVFIO_BDF_LEN])
+{
+	char path[128], target[512];
+	const char *p;
+
+	if (strcspn(name, ":") <= 4 || strspn(name, "0123456789abcdef") != strcspn(name, ":"))
+		return false;
+	vmd[0] = '\0';
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%.63s", name);
+	if (evfio_sysfs_readlink(fs, path, target, sizeof(target)) < 0)
+		return true;
+	/* ../../../devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/... */
+	for (p = target; *p; p += strcspn(p, "/"), p += *p == '/') {
+		size_t n = strcspn(p, "/");
+
+		if (n == 12 && p[4] == ':' && p[7] == ':' && p[10] == '.')
+			snprintf(vmd, EVFIO_BDF_LEN, "%.12s", p);
+	}
+	return true;
+}
+
+static uint32_t hex_attr(const struct evfio_sysfs *fs, const char *name, const char *attr)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%.63s/%s", name, attr);
+	if (evfio_sysfs_read(fs, path, buf, sizeof(buf)) < 0)
+		return 0;
+	return (uint32_t)strtoul(buf, NULL, 16);
+}
+
+int evfio_vmd_review(const struct evfio_sysfs *fs, struct evfio_log *log,
+		     const struct evfio_config *cfg)
+{
+	struct dirent *e;
+	DIR *d = evfio_sysfs_opendir(fs, "sys/bus/pci/devices");
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		const struct evfio_section *s;
+		struct evfio_ident id = { 0 };
+		char vmd[EVFIO_BDF_LEN];
+		unsigned int dom, bus, slot, func;
+
+		if (e->d_name[0] == '.' || !behind_vmd(fs, e->d_name, vmd) ||
+		    sscanf(e->d_name, "%x:%x:%x.%u", &dom, &bus, &slot, &func) != 4)
+			continue;
+		id.domain = dom;
+		id.bus = bus;
+		id.slot = slot;
+		id.func = func;
+		id.vendor = (uint16_t)hex_attr(fs, e->d_name, "vendor");
+		id.device = (uint16_t)hex_attr(fs, e->d_name, "device");
+		id.subvendor = (uint16_t)hex_attr(fs, e->d_name, "subsystem_vendor");
+		id.subdevice = (uint16_t)hex_attr(fs, e->d_name, "subsystem_device");
+		id.class = hex_attr(fs, e->d_name, "class");
+		s = evfio_config_match(cfg, &id);
+		if (!s)
+			continue;
+		ev_warn(log, "%s [%04x:%04x]: [%s] selects it, and it will not be bound: it "
+			"is behind the Intel VMD controller %s, which does its DMA (it "
+			"has no IOMMU group of its own), so it is never taken one by one; "
+			"pass the whole VMD controller through (address = %s), or turn "
+			"VMD off in the firmware (the drives then appear as ordinary "
+			"NVMe devices)", e->d_name, id.vendor, id.device, s->name,
+			vmd[0] ? vmd : "(not found)", vmd[0] ? vmd : "...");
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}

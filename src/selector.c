@@ -97,6 +97,11 @@ const char *evfio_addr_parse(const char *s, struct evfio_addr *out)
 	const char *msg;
 
 	/* [dddd:]bb:ss.f with f one digit 0-7 or '*' */
+	if (len > 12 && strcspn(s, ":") > 4 && is_hex(s, strcspn(s, ":")))
+		return "a PCI domain above ffff is an Intel VMD controller's: the "
+		       "devices behind it are never bound one by one (the VMD does "
+		       "their DMA); select the VMD controller itself, or turn VMD "
+		       "off in the firmware";
 	if (len == 12) {
 		if (!is_hex(p, 4) || p[4] != ':')
 			goto shape;

@@ -1061,12 +1061,17 @@ c_zfs_without_zpool() {
 	ln -s "$(command -v timeout)" "$T/nozpool/timeout"
 	FAKE_ENV=(PATH="$T/nozpool")
 	conf '[storage]' 'address = 03:00.0'
+	# the root pool's disks cannot be told: no storage controller is taken (issue 25: fail closed)
+	ev bind
+	want_rc 64
+	want_host 0000:03:00.0 ahci
+	want_err_line '0000:03:00.0' 'storage controller' "'zpool status -P rpool' cannot be run"
+	ev check
+	want_out_or_err 'zpool'
+	conf '[storage]' 'address = 03:00.0' 'allow-unrecorded = yes'
 	ev bind
 	want_rc 0
 	want_target 0000:03:00.0
-	want_err_line 'zpool' 'rpool'
-	ev check
-	want_out_or_err 'zpool'
 }
 
 # --- the list recorded in the image --------------------------------------------------------
@@ -1391,7 +1396,7 @@ t "swap on /dev/mapper/swap: the controller under the dm device is protected" c_
 t "a swap file or zram swap protects no PCI device and does not crash" c_swap_file_not_a_device
 t "root on native NVMe multipath: every controller of the subsystem is protected" c_protect_nvme_multipath
 t "ZFS root: the controllers of every vdev in zpool status -P are protected" c_protect_zfs
-t "ZFS root without zpool: a warning naming the pool, no crash" c_zfs_without_zpool
+t "ZFS root without zpool: storage refused, naming the pool; taken with allow-unrecorded" c_zfs_without_zpool
 t "recorded etc/early-vfio.protected, no mounts: bind refuses the listed device, check exits 2" c_recorded_list_refused
 t "protected prints BDF<TAB>reason of the live mounts; that list read back at boot protects" c_protected_round_trip
 t "recorded line with no reason and no newline: protected, no text from other lines" c_recorded_line_without_reason
