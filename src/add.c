@@ -282,14 +282,22 @@ static const char *kind_of(const struct evfio_dev *d)
 	return "pci";
 }
 
-static bool name_taken(const struct edit *e, const char *text, const char *name)
+/* name is one whole line of the "\n"-separated list (not the start of one:
+ * "gpu" is not "gpu-2") */
+static bool listed(const char *list, const char *name)
 {
 	size_t len = strlen(name);
 
-	for (const char *p = e->names; *p; p += strcspn(p, "\n"), p += *p == '\n')
+	for (const char *p = list; *p; p += strcspn(p, "\n"), p += *p == '\n')
 		if (!strncmp(p, name, len) && (p[len] == '\n' || !p[len]))
 			return true;
-	return !strcmp(name, "options") || evfio_conf_has_section(text, name);
+	return false;
+}
+
+static bool name_taken(const struct edit *e, const char *text, const char *name)
+{
+	return listed(e->names, name) || !strcmp(name, "options") ||
+	       evfio_conf_has_section(text, name);
 }
 
 static void take_name(struct edit *e, const char *name)
@@ -697,7 +705,7 @@ static int sections_of(struct edit *e, const char *arg, char *names, size_t size
 		const struct evfio_section *s = e->l.devs[u.idx[k]].section;
 		char others[200] = "";
 
-		if (!s || e->l.devs[u.idx[k]].via_group || strstr(names, s->name))
+		if (!s || e->l.devs[u.idx[k]].via_group || listed(names, s->name))
 			continue;
 		for (size_t i = 0; i < e->l.n; i++)
 			if (e->l.devs[i].section == s && !e->l.devs[i].via_group &&

@@ -437,6 +437,19 @@ c_wf_remove() {
 	want_unchanged
 }
 
+c_wf_remove_name_prefix() {
+	fx
+	wf_host
+	# [gpu-2] takes the card's first function, [gpu] its audio: removing the card takes both
+	# (a name that is the start of another is still its own section)
+	conf '[gpu-2]' 'address = 0a:00.0' '' '[gpu]' 'address = 0a:00.1' '' '[twin]' 'address = 01:00.0'
+	ev remove 0a:00.0
+	want_rc 0
+	grep -q '^\[gpu-2\]' "$CONF" && fail "[gpu-2] is still there"
+	grep -q '^\[gpu\]' "$CONF" && fail "[gpu] is still there (skipped as a substring of gpu-2)"
+	grep -q '^\[twin\]' "$CONF" || fail "remove took [twin] too"
+}
+
 c_wf_concurrent_adds() {
 	fx
 	wf_host
@@ -716,6 +729,7 @@ t "workflow: add INTERFACE: by DSN when the NIC has one; one port of a dual-port
 t "workflow: add of the root disk, its partition, a bridge, or into an invalid config: refused, file byte-identical" c_wf_add_refuses_system_device
 t "workflow: add keeps the config's owner and mode, and replaces a symlinked config's target" c_wf_add_keeps_owner_mode_and_link
 t "workflow: remove SECTION|DEVICE: that section and its comment only; add then remove gives the admin's bytes back" c_wf_remove
+t "workflow: remove DEVICE: [gpu] and [gpu-2] are two names, not a name and its substring" c_wf_remove_name_prefix
 t "workflow: concurrent adds: every section once, the admin's bytes intact, the config valid" c_wf_concurrent_adds
 t "workflow: apply: --dry-run changes nothing; update-initramfs -u -k all, every image checked, proxmox-boot-tool refresh, the table" c_wf_apply
 t "workflow: apply: intel_iommu=on missing from GRUB or /etc/kernel/cmdline: says so with the exact line; exit 1" c_wf_apply_iommu_off_next_boot
