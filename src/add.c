@@ -181,6 +181,16 @@ static const char *unit_serial(const struct edit *e, const struct unit *u, char 
 			 d0->id.serial);
 		return NULL;
 	}
+	/* the config has no quoting: a blank or a comma splits the value into
+	 * two serials ("AB CD" would select a drive "AB"), and a value that
+	 * starts with '#' or ';' is a comment */
+	if (strpbrk(d0->id.serial, " \t,") || strchr("#;", d0->id.serial[0])) {
+		snprintf(why, size, "its NVMe serial '%s' holds a %s, which the config "
+			 "cannot quote", d0->id.serial,
+			 strpbrk(d0->id.serial, " \t") ? "blank" :
+			 strchr(d0->id.serial, ',') ? "comma" : "leading '#' or ';'");
+		return NULL;
+	}
 	for (size_t i = 0; i < e->l.n; i++)
 		if (!unit_has(u, i) && e->l.devs[i].id.nvme_known &&
 		    !strcmp(e->l.devs[i].id.serial, d0->id.serial)) {

@@ -285,6 +285,27 @@ c_wf_add_nvme_by_serial() {
 	want_host 0000:00:04.0 nvme
 }
 
+c_wf_add_serial_unwritable() {
+	local sn
+	for sn in 'AB CD' 'AB,CD' '#AB'; do
+		fx
+		wf_host
+		# the drive to add reports a serial the config cannot hold as one token; its twin "AB"
+		# (or "#AB" read as a comment) would be what "serial = AB CD" selects
+		fs_nvme "$T" 0000:00:05.0 "$sn" "Fake NVMe 1TB"
+		fs_nvme "$T" 0000:00:04.0 AB "Fake NVMe 1TB"
+		conf '# empty'
+		ev add 00:05.0
+		want_rc 0
+		grep -q '^serial' "$CONF" && fail "'$sn': wrote $(grep '^serial' "$CONF")"
+		want_section nvme-00-05.0 'address=0000:00:05.0' 'ids=1b36:0010'
+		want_out_or_err "serial '$sn'.*(blank|comma|#)"
+		ev check
+		want_rc 0
+		grep -qF '0000:00:04.0' "$T/.out" && fail "'$sn': check: the new section takes 00:04.0 (AB) too"
+	done
+}
+
 c_wf_add_by_id_link_and_partition() {
 	fx
 	wf_host
@@ -729,6 +750,7 @@ t "workflow: add INTERFACE: by DSN when the NIC has one; one port of a dual-port
 t "workflow: add of the root disk, its partition, a bridge, or into an invalid config: refused, file byte-identical" c_wf_add_refuses_system_device
 t "workflow: add keeps the config's owner and mode, and replaces a symlinked config's target" c_wf_add_keeps_owner_mode_and_link
 t "workflow: remove SECTION|DEVICE: that section and its comment only; add then remove gives the admin's bytes back" c_wf_remove
+t "workflow: add: an NVMe serial with a blank, a comma or a leading '#' is not written; address and ids instead, and why" c_wf_add_serial_unwritable
 t "workflow: remove DEVICE: [gpu] and [gpu-2] are two names, not a name and its substring" c_wf_remove_name_prefix
 t "workflow: concurrent adds: every section once, the admin's bytes intact, the config valid" c_wf_concurrent_adds
 t "workflow: apply: --dry-run changes nothing; update-initramfs -u -k all, every image checked, proxmox-boot-tool refresh, the table" c_wf_apply
