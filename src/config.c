@@ -276,6 +276,11 @@ static void look_at_line(struct parser *p, char *line)
 	n = strcspn(s, "\r\n");
 	if (n == 0 || *s == ';' || *s == '#')
 		return;
+	/* inih's rule (INI_ALLOW_MULTILINE), and confedit.c's: an indented
+	 * line after a key of this section continues that key's value, even
+	 * one that starts with '[' */
+	if (p->indented && p->last_key[0])
+		return;
 	if (*s == '[') {
 		char name[EVFIO_LINE_MAX + 2];
 
@@ -294,8 +299,6 @@ static void look_at_line(struct parser *p, char *line)
 		begin_section(p, name + strspn(name, " \t"), p->lineno);
 		return;
 	}
-	if (p->indented && p->last_key[0])
-		return;		/* a continuation of the previous value */
 	if (!memchr(s, '=', n) && !memchr(s, ':', n))
 		cfg_error(p, p->lineno,
 			  "expected 'key = value', '[section]' or a comment");
@@ -514,6 +517,12 @@ static int on_key(void *user, const char *section, const char *name,
 			cfg_error(p, line, "key '%s' before any section: put it "
 				  "under a device section such as [passthrough]",
 				  name);
+		return 1;
+	}
+	if (continuation && value[0] == '[') {
+		cfg_error(p, line, "indented '%.40s' continues '%s' (a header must not be "
+			  "indented after a key); if it starts a section, remove the "
+			  "indentation", value, name);
 		return 1;
 	}
 	if (!*value) {

@@ -187,6 +187,30 @@ static void indented_continuation_adds_values(void **state)
 	done(&run);
 }
 
+/* inih (INI_ALLOW_MULTILINE) reads an indented line after a key as more of
+ * that key's value, one that starts with '[' too: the config is in error,
+ * and not read as a section [b] that inih never saw */
+static void indented_header_after_a_key_continues_it(void **state)
+{
+	struct run run;
+
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\n  [b]\naddress = 01:00.0\n",
+			 "test.conf:3: indented '[b]' continues 'ids'");
+	/* across a blank line and a comment too, as inih does */
+	expect_one_error("[a]\nids = 8086:2922\n\n# x\n  [b]\nclass = 01\n",
+			 "test.conf:5: indented '[b]' continues 'ids'");
+	/* right after a header (no key yet) an indented header is a header */
+	parse(&run, "[a]\nids = 8086:2922\n[b]\n  [c]\nclass = 01\n");
+	assert_int_equal(run.r, -EINVAL);
+	assert_non_null(strstr(run.out, "section [b] has no selectors"));
+	done(&run);
+	parse(&run, "  [a]\nids = 8086:2922\n");
+	assert_int_equal(run.r, 0);
+	assert_string_equal(run.cfg.sections[0].name, "a");
+	done(&run);
+}
+
 static void hash_after_value_is_not_a_comment(void **state)
 {
 	(void)state;
@@ -471,6 +495,7 @@ int main(void)
 		cmocka_unit_test(duplicate_section_is_an_error),
 		cmocka_unit_test(duplicate_key_is_an_error),
 		cmocka_unit_test(indented_continuation_adds_values),
+		cmocka_unit_test(indented_header_after_a_key_continues_it),
 		cmocka_unit_test(hash_after_value_is_not_a_comment),
 		cmocka_unit_test(key_before_any_section_is_an_error),
 		cmocka_unit_test(line_without_equals_is_an_error),
