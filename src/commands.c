@@ -641,9 +641,10 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 	struct evfio_devlist l;
 	int r, warnings = 0, errors;
 
-	if (o->initramfs)
-		return evfio_initramfs_check(o->initramfs, o->config, &c->log) ?
-			       EVFIO_EXIT_FAILURE : EVFIO_EXIT_OK;
+	if (o->initramfs) {
+		r = evfio_initramfs_check(o->initramfs, o->config, &c->log);
+		return r < 0 ? EVFIO_EXIT_FAILURE : r ? EVFIO_EXIT_EMPTY : EVFIO_EXIT_OK;
+	}
 	r = load_config(c, o);
 	if (r == 1) {
 		ev_err(&c->log, "%s: not found (see early-vfio.conf(5))", o->config);

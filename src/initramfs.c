@@ -759,6 +759,20 @@ static int check_dracut(const struct image *im)
 	return bad;
 }
 
+/* The host's config is valid and has no device section. */
+static bool host_selects_nothing(const char *config, struct evfio_log *log)
+{
+	struct evfio_log quiet = *log;
+	struct evfio_config cfg;
+	bool empty;
+
+	quiet.kmsg_fd = -1;
+	quiet.level = -1;	/* its errors are check's to print, without --initramfs */
+	empty = evfio_config_load(&cfg, config, &quiet) == 0 && !cfg.n_sections;
+	evfio_config_free(&cfg);
+	return empty;
+}
+
 int evfio_initramfs_check(const char *image, const char *config,
 			  struct evfio_log *log)
 {
@@ -773,6 +787,18 @@ int evfio_initramfs_check(const char *image, const char *config,
 	r = image_read(image, &im, log);
 	if (r < 0)
 		goto out;
+	conf = image_resolve(&im, "etc/early-vfio.conf", NULL, 0);
+	if (!conf && host_selects_nothing(config, log)) {
+		/* the shipped example (all comments): the hooks leave early-vfio
+		 * out of the image, and there is nothing to check */
+		printf("%s: valid, no device section: nothing is selected yet, so %s "
+		       "holds no early-vfio and needs none\n", config, image);
+		printf("Next: early-vfio list (what can go to a VM), early-vfio add "
+		       "DEVICE (writes its section), early-vfio apply (rebuilds and checks "
+		       "every image), then reboot.\n");
+		r = 1;
+		goto out;
+	}
 	itools = image_get(&im, "scripts/init-top") || image_get(&im, "conf/initramfs.conf");
 	dracut = !itools && (image_resolve(&im, "usr/lib/dracut", NULL, 0) ||
 			     image_resolve(&im, "lib/dracut-lib.sh", NULL, 0));
