@@ -754,6 +754,35 @@ int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o)
 
 /* The record of this machine: what holds the system (or, in a chroot, what
  * its /etc/fstab names), and who each selected device is. */
+/* iommu-group = whole: the other endpoints of d's IOMMU group join its
+ * section at boot (safety.c), so the record lists them as selected too,
+ * each once; else the boot refuses them as "not selected when this image
+ * was built" and with them the whole group. */
+static int record_group(const struct evfio_ctx *c, const struct evfio_devlist *l,
+			const struct evfio_dev *d, struct evfio_record *rec)
+{
+	struct evfio_identity id;
+	int r = 0;
+
+	if (d->iommu_group < 0)
+		return 0;
+	for (size_t k = 0; k < l->n && !r; k++) {
+		const struct evfio_dev *o = &l->devs[k];
+
+		if (o == d || o->iommu_group != d->iommu_group || o->section ||
+		    evfio_group_member(o) != EVFIO_MEMBER_ENDPOINT ||
+		    evfio_protect_why(&c->prot, o->bdf) ||
+		    evfio_record_at(rec, o->bdf, true))
+			continue;
+		evfio_identity_of(o, &id);
+		id.selected = true;
+		snprintf(id.note, sizeof(id.note), "[%s] (IOMMU group %d of %s)",
+			 d->section->name, d->iommu_group, d->bdf);
+		r = evfio_record_add(rec, &id);
+	}
+	return r;
+}
+
 int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o)
 {
 	struct evfio_record rec = { .chroot = o->chroot };
@@ -806,6 +835,8 @@ int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o)
 		id.selected = true;
 		snprintf(id.note, sizeof(id.note), "[%s]", d->section->name);
 		r = evfio_record_add(&rec, &id);
+		if (!r && c->cfg.group == EVFIO_GROUP_WHOLE)
+			r = record_group(c, &l, d, &rec);
 	}
 	if (!r)
 		evfio_record_print(stdout, &rec);
