@@ -29,6 +29,7 @@ extern char **environ;
 
 #define KEEP_MAX (1u << 20)	/* bytes kept of a file the checks read */
 #define NAME_MAX_LEN 4096
+#define IMAGE_MAX ((off_t)4 << 30)	/* bytes: larger is not an initramfs */
 
 struct entry {
 	char *name;		/* "usr/sbin/early-vfio": no "./" or "/" */
@@ -453,13 +454,25 @@ static int image_read(const char *image, struct image *im,
 {
 	struct reader *r;
 	unsigned char m[6];
+	struct stat st = { 0 };
 	size_t n;
 	int fd, e = -EINVAL;
 
-	fd = open(image, O_RDONLY | O_CLOEXEC);
+	fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		e = -errno;
 		ev_err(log, "%s: %s", image, strerror(errno));
+		return e;
+	}
+	/* an image is a file of a known size: /dev/zero, a pipe or a tty
+	 * would be read for ever (zeros are the padding between archives) */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > IMAGE_MAX) {
+		e = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		ev_err(log, "%s: %s", image, !S_ISREG(st.st_mode) ?
+		       "not a regular file (an initramfs image such as "
+		       "/boot/initrd.img-$(uname -r))" :
+		       "larger than 4 GiB: not an initramfs image");
+		close(fd);
 		return e;
 	}
 	r = calloc(1, sizeof(*r));

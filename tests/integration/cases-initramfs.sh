@@ -85,6 +85,19 @@ c_initramfs_nothing_selected_yet() {
 	want_out_line 'FAIL' 'the config in the image is the same as'
 }
 
+c_initramfs_endless_input() {
+	fx
+	conf '[sata]' 'address = 00:03.0'
+	ev check --initramfs /dev/zero
+	want_rc 1
+	want_err '/dev/zero: not a regular file'
+	mkfifo "$T/fifo"
+	ev check --initramfs "$T/fifo"
+	want_rc 1
+	want_err 'not a regular file'
+}
+
+t "check --initramfs /dev/zero or a FIFO: refused at once as not a regular file, not read for ever" c_initramfs_endless_input
 t "check --initramfs after the install (comments-only config): nothing is selected yet, and what to do next; no FAIL" c_initramfs_nothing_selected_yet
 t "check --initramfs finds vfio-pci in Debian 13's uncompressed early archive, and misses it when absent" c_initramfs_module_in_early_archive
 
