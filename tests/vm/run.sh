@@ -507,13 +507,14 @@ dsn_gpu_checks() {
 }
 
 # group_whole_checks   issue 26 on a real boot: a multifunction e1000e card (06.0 + 06.1, one IOMMU
-# group on q35 without ACS), [nic-card] address = 00:06.0 with iommu-group = whole: both functions
+# group on q35 without ACS; the multifunction bit on both functions, else the kernel gives 06.1 a
+# group of its own, as seen: groups 4 and 5), [nic-card] address = 00:06.0 with iommu-group = whole: both functions
 # end on vfio-pci, 06.1 joins through its group, e1000e probes neither; the disks as without a config
 group_whole_checks() {
 	local out=$W/group-whole.out dm=$W/group-whole.dmesg a drv g0 g1 t0
 	t0=$(vm_now)
 	build_image group-whole "$scen/group-whole.conf" || return 0
-	VM_QEMU_EXTRA="-device e1000e,mac=52:54:00:12:34:60,addr=06.0,multifunction=on -device e1000e,mac=52:54:00:12:34:61,addr=06.1" \
+	VM_QEMU_EXTRA="-device e1000e,mac=52:54:00:12:34:60,addr=06.0,multifunction=on -device e1000e,mac=52:54:00:12:34:61,addr=06.1,multifunction=on" \
 		boot_and_check group-whole "$W/group-whole.initrd" "" "ahci nvme nvme"
 	vm_reached_userspace "$out" || return 0
 	vm_section "$out" dmesg >"$dm"
