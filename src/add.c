@@ -522,7 +522,7 @@ static int prepare(struct edit *e, int *lock, struct evfio_conftext *t)
 		       "has a NUL byte: not a config file" : strerror(-r));
 		return r == -EILSEQ ? EVFIO_EXIT_CONFIG : EVFIO_EXIT_FAILURE;
 	}
-	r = evfio_cmd_survey(c, e->o, &e->l, &missing, true);
+	r = evfio_cmd_survey(c, e->o, &e->l, &missing, false);
 	if (r == EVFIO_EXIT_CONFIG)
 		ev_err(&c->log, "%s: not changed: fix the errors above first", e->o->config);
 	return r;
@@ -773,7 +773,7 @@ int evfio_cmd_remove(struct evfio_ctx *c, struct evfio_opts *o)
 			snprintf(names, sizeof(names), "%s\n", arg);
 		} else {
 			if (!surveyed) {
-				r = evfio_cmd_survey(c, o, &e.l, &missing, true);
+				r = evfio_cmd_survey(c, o, &e.l, &missing, false);
 				if (r) {
 					if (r == EVFIO_EXIT_CONFIG)
 						ev_err(&c->log, "%s: invalid: name the section to "
