@@ -523,6 +523,9 @@ wf_boot() {
 #!/bin/bash
 # what update-initramfs -u -k all (or dracut --regenerate-all -f) does, for the test
 echo "$(basename "$0") $*" >>"$FAKE_SYSROOT/gen.log"
+# the hooks copy $EVFIO_CONF (default /etc/early-vfio.conf) into the image
+echo "${EVFIO_CONF:-unset}" >"$FAKE_SYSROOT/gen.conf"
+WF_CONF=${EVFIO_CONF:-$WF_CONF}
 [ -n "${FAKE_GEN_FAIL:-}" ] && { echo "E: fake failure" >&2; exit 1; }
 for m in "$FAKE_SYSROOT"/lib/modules/*; do
 	v=${m##*/}
@@ -547,6 +550,24 @@ EOF
 	chmod 0755 "$T/bin/fake-pbt"
 	# no /usr/sbin: the host's own update-initramfs must never run
 	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$CONF")
+}
+
+# apply -c FILE: the file checked is the file the images get (EVFIO_CONF for the hooks), and the one
+# check --initramfs compares them with; not FILE checked and /etc's built
+c_wf_apply_config_file() {
+	fx
+	wf_host
+	wf_boot
+	conf '[twin]' 'address = 01:00.0'
+	printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on"\nGRUB_CMDLINE_LINUX=""\n' >"$T/etc/default/grub"
+	# shellcheck disable=SC2034 # read by ev in run.sh
+	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$T/etc/early-vfio.conf")
+	printf '# the one in /etc: selects nothing\n' >"$T/etc/early-vfio.conf"
+	ev apply
+	want_rc 0
+	[ "$(cat "$T/gen.conf" 2>/dev/null)" = "$(realpath "$CONF")" ] ||
+		fail "the generator got EVFIO_CONF '$(cat "$T/gen.conf" 2>/dev/null)', expected $(realpath "$CONF")"
+	want_out_line 'ready'
 }
 
 c_wf_apply() {
@@ -753,6 +774,7 @@ t "workflow: remove SECTION|DEVICE: that section and its comment only; add then 
 t "workflow: add: an NVMe serial with a blank, a comma or a leading '#' is not written; address and ids instead, and why" c_wf_add_serial_unwritable
 t "workflow: remove DEVICE: [gpu] and [gpu-2] are two names, not a name and its substring" c_wf_remove_name_prefix
 t "workflow: concurrent adds: every section once, the admin's bytes intact, the config valid" c_wf_concurrent_adds
+t "workflow: apply -c FILE: the images get the file that was checked (EVFIO_CONF for the hooks), not /etc's" c_wf_apply_config_file
 t "workflow: apply: --dry-run changes nothing; update-initramfs -u -k all, every image checked, proxmox-boot-tool refresh, the table" c_wf_apply
 t "workflow: apply: intel_iommu=on missing from GRUB or /etc/kernel/cmdline: says so with the exact line; exit 1" c_wf_apply_iommu_off_next_boot
 t "workflow: apply stops at a refused check (nothing rebuilt) and at a failing generator (no check, no refresh)" c_wf_apply_stops
