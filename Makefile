@@ -53,7 +53,21 @@ HDR       := include/early-vfio.h
 
 all: early-vfio
 
-early-vfio: $(SRC) $(HDR)
+# config.c names every error "file:line" from the line number libinih passes
+# its handler, which it does only when built with INI_HANDLER_LINENO (Debian's
+# is): run a small parse against the libinih this build links, once per build
+# of the check, and stop with a clear message when the lines are wrong
+INIH_CHECK := .cache/inih-lineno.ok
+$(INIH_CHECK): scripts/check-inih-lineno.c
+	@mkdir -p .cache
+	@$(CC) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(EVFIO_LDFLAGS) $(LDFLAGS) -o .cache/check-inih-lineno $< $(PKG_LIBS) && \
+	  .cache/check-inih-lineno || { echo "error: this libinih does not pass line numbers" \
+	  "to its handler (it was built without -DINI_HANDLER_LINENO=1); early-vfio needs" \
+	  "them for its file:line messages: use Debian's libinih-dev, or build inih with" \
+	  "-Dwith_INI_HANDLER_LINENO=true (meson) or -DINI_HANDLER_LINENO=1" >&2; exit 1; }
+	@touch $@
+
+early-vfio: $(SRC) $(HDR) $(INIH_CHECK)
 	$(COMPILE) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- static binary: the one installed and copied into the initramfs -----
@@ -77,6 +91,11 @@ $(STATIC_DIR)/.stamp: scripts/build-static-deps.sh
 # the static headers come first: Debian's pci/config.h (from pkg-config's -I)
 # enables DNS, hwdb and libkmod, which the static libpci is built without
 early-vfio-static: $(SRC) $(HDR) $(STATIC_DIR)/.stamp
+	@$(CC) $(STATIC_CFLAGS) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) \
+	  $(EVFIO_LDFLAGS) $(LDFLAGS) -o .cache/check-inih-lineno-static \
+	  scripts/check-inih-lineno.c $(STATIC_LIBS) && .cache/check-inih-lineno-static || \
+	  { echo "error: the static libinih does not pass line numbers to its handler" \
+	  "(INI_HANDLER_LINENO); see the check for the dynamic build above" >&2; exit 1; }
 	$(CC) $(STATIC_CFLAGS) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(EVFIO_CFLAGS) $(CFLAGS) \
 		$(STATIC_LDFLAGS) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(STATIC_LIBS)
 
@@ -95,7 +114,7 @@ check-package:
 	scripts/deb/check-archive.sh
 
 asan: early-vfio-asan
-early-vfio-asan: $(SRC) $(HDR)
+early-vfio-asan: $(SRC) $(HDR) $(INIH_CHECK)
 	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $(SRC) $(PKG_LIBS)
 
 # ---- tests -------------------------------------------------------------

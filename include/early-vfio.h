@@ -146,6 +146,11 @@ uint64_t evfio_deadline_until(const struct evfio_deadline *dl, uint64_t cap_ms,
 void evfio_deadline_arm(const struct evfio_deadline *dl);
 /* Sleep up to ms, less if the deadline passes first. */
 void evfio_pause_ms(const struct evfio_deadline *dl, unsigned int ms);
+/* SIGINT, SIGTERM, SIGHUP: the deadline passes at once (every wait ends,
+ * no move starts, moved devices are given back); SIGPIPE ignored. */
+void evfio_signals_arm(void);
+/* The stop signal seen, or 0. */
+int evfio_stop_signal(void);
 
 /* ---- log.c ---------------------------------------------------------- */
 

@@ -182,6 +182,16 @@ static const char *unit_serial(const struct edit *e, const struct unit *u, char 
 			 d0->id.serial);
 		return NULL;
 	}
+	/* the config has no quoting: a blank or a comma splits the value into
+	 * two serials ("AB CD" would select a drive "AB"), and a value that
+	 * starts with '#' or ';' is a comment */
+	if (strpbrk(d0->id.serial, " \t,") || strchr("#;", d0->id.serial[0])) {
+		snprintf(why, size, "its NVMe serial '%s' holds a %s, which the config "
+			 "cannot quote", d0->id.serial,
+			 strpbrk(d0->id.serial, " \t") ? "blank" :
+			 strchr(d0->id.serial, ',') ? "comma" : "leading '#' or ';'");
+		return NULL;
+	}
 	for (size_t i = 0; i < e->l.n; i++)
 		if (!unit_has(u, i) && e->l.devs[i].id.nvme_known &&
 		    !strcmp(e->l.devs[i].id.serial, d0->id.serial)) {
@@ -283,14 +293,22 @@ static const char *kind_of(const struct evfio_dev *d)
 	return "pci";
 }
 
-static bool name_taken(const struct edit *e, const char *text, const char *name)
+/* name is one whole line of the "\n"-separated list (not the start of one:
+ * "gpu" is not "gpu-2") */
+static bool listed(const char *list, const char *name)
 {
 	size_t len = strlen(name);
 
-	for (const char *p = e->names; *p; p += strcspn(p, "\n"), p += *p == '\n')
+	for (const char *p = list; *p; p += strcspn(p, "\n"), p += *p == '\n')
 		if (!strncmp(p, name, len) && (p[len] == '\n' || !p[len]))
 			return true;
-	return !strcmp(name, "options") || evfio_conf_has_section(text, name);
+	return false;
+}
+
+static bool name_taken(const struct edit *e, const char *text, const char *name)
+{
+	return listed(e->names, name) || !strcmp(name, "options") ||
+	       evfio_conf_has_section(text, name);
 }
 
 static void take_name(struct edit *e, const char *name)
@@ -586,7 +604,7 @@ static int prepare(struct edit *e, int *lock, struct evfio_conftext *t)
 		       "has a NUL byte: not a config file" : strerror(-r));
 		return r == -EILSEQ ? EVFIO_EXIT_CONFIG : EVFIO_EXIT_FAILURE;
 	}
-	r = evfio_cmd_survey(c, e->o, &e->l, &missing, true);
+	r = evfio_cmd_survey(c, e->o, &e->l, &missing, false);
 	if (r == EVFIO_EXIT_CONFIG)
 		ev_err(&c->log, "%s: not changed: fix the errors above first", e->o->config);
 	return r;
@@ -800,7 +818,7 @@ static int sections_of(struct edit *e, const char *arg, char *names, size_t size
 		const struct evfio_section *s = e->l.devs[u.idx[k]].section;
 		char others[200] = "";
 
-		if (!s || e->l.devs[u.idx[k]].via_group || strstr(names, s->name))
+		if (!s || e->l.devs[u.idx[k]].via_group || listed(names, s->name))
 			continue;
 		for (size_t i = 0; i < e->l.n; i++)
 			if (e->l.devs[i].section == s && !e->l.devs[i].via_group &&
@@ -858,7 +876,7 @@ int evfio_cmd_remove(struct evfio_ctx *c, struct evfio_opts *o)
 			snprintf(names, sizeof(names), "%s\n", arg);
 		} else {
 			if (!surveyed) {
-				r = evfio_cmd_survey(c, o, &e.l, &missing, true);
+				r = evfio_cmd_survey(c, o, &e.l, &missing, false);
 				if (r) {
 					if (r == EVFIO_EXIT_CONFIG)
 						ev_err(&c->log, "%s: invalid: name the section to "

@@ -22,6 +22,7 @@
  * root (--sysroot).  apply writes under the root only the command line of
  * step 2; the programs it runs write the rest. */
 #include <errno.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,29 @@ static enum generator which_generator(struct evfio_ctx *c)
 	return uit ? GEN_INITRAMFS_TOOLS : dracut ? GEN_DRACUT : GEN_NONE;
 }
 
-static int rebuild_step(struct evfio_ctx *c, bool dry)
+/* The hooks copy $EVFIO_CONF (default /etc/early-vfio.conf) into each
+ * image: hand them the file step 1 checked, so that -c FILE (and a config
+ * under --sysroot) is the one checked, built and verified alike, not FILE
+ * checked and /etc's built. */
+static int config_for_hooks(struct evfio_ctx *c, const char *config, bool dry)
+{
+	char real[PATH_MAX];
+
+	if (!realpath(config, real)) {
+		ev_err(&c->log, "apply: %s: %s; nothing was rebuilt", config, strerror(errno));
+		return EVFIO_EXIT_FAILURE;
+	}
+	if (strcmp(real, EVFIO_DEFAULT_CONFIG))
+		printf("  the images get %s (EVFIO_CONF for the hooks), the file checked "
+		       "in step 1\n", real);
+	if (!dry && setenv("EVFIO_CONF", real, 1) < 0) {
+		ev_err(&c->log, "apply: %s; nothing was rebuilt", strerror(errno));
+		return EVFIO_EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int rebuild_step(struct evfio_ctx *c, const char *config, bool dry)
 {
 	static const char *const uit[] = { "update-initramfs", "-u", "-k", "all", NULL };
 	static const char *const dracut[] = { "dracut", "--regenerate-all", "-f", NULL };
@@ -160,6 +183,9 @@ static int rebuild_step(struct evfio_ctx *c, bool dry)
 		       "is installed: install initramfs-tools; nothing was rebuilt");
 		return EVFIO_EXIT_FAILURE;
 	}
+	r = config_for_hooks(c, config, dry);
+	if (r)
+		return r;
 	if (dry) {
 		printf("  would run:");
 		for (size_t i = 0; argv[i]; i++)
@@ -724,7 +750,7 @@ int evfio_cmd_apply(struct evfio_ctx *c, struct evfio_opts *o)
 	if (!r)
 		r = loader_step(c, o, &grub_changed);
 	if (!r)
-		r = rebuild_step(c, dry);
+		r = rebuild_step(c, o->config, dry);
 	if (!r && grub_changed) {
 		static const char *const argv[] = { "update-grub", NULL };
 

@@ -7,7 +7,9 @@
  * move is not started without the time to finish it.  SIGALRM at the
  * deadline only marks it passed and interrupts a blocking system call (no
  * SA_RESTART): the code that moved a device gives it back, outside the
- * handler, on its way out. */
+ * handler, on its way out.  SIGINT, SIGTERM and SIGHUP do the same for a
+ * bind (evfio_signals_arm, from before its first move to after its last
+ * give-back): the run stops as at its time limit; SIGPIPE is ignored. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "early-vfio.h"
 
 static volatile sig_atomic_t alarm_fired;
+static volatile sig_atomic_t stop_signal;	/* SIGINT, SIGTERM or SIGHUP seen */
 
 uint64_t evfio_now_ms(void)
 {
@@ -36,6 +39,8 @@ uint64_t evfio_deadline_left(const struct evfio_deadline *dl)
 {
 	uint64_t now;
 
+	if (stop_signal)
+		return 0;	/* asked to stop: as at the time limit */
 	if (!dl || !dl->end_ms)
 		return UINT64_MAX;
 	if (alarm_fired)
@@ -76,6 +81,33 @@ void evfio_deadline_arm(const struct evfio_deadline *dl)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(dl->seconds);
+}
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+void evfio_signals_arm(void)
+{
+	static const int stop[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART, as for the alarm */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
+		sigaddset(&sa.sa_mask, stop[i]);
+	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
+		sigaction(stop[i], &sa, NULL);
+	/* a closed stderr or stdout (a pipe to a pager or a logger that went
+	 * away) is an EPIPE on that write, not the end of the run */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int evfio_stop_signal(void)
+{
+	return stop_signal;
 }
 
 void evfio_pause_ms(const struct evfio_deadline *dl, unsigned int ms)

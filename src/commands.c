@@ -2,6 +2,7 @@
 /* The commands: each wires config, scan, safety review and the bind,
  * release or output modules together, and turns the result into an exit
  * code.  Options are parsed by main.c. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -599,7 +600,7 @@ int evfio_cmd_status(struct evfio_ctx *c, struct evfio_opts *o)
 		 true, &l) < 0)
 		return EVFIO_EXIT_FAILURE;
 	load_protections(c);
-	evfio_identify_known(c, &l, true, false);
+	evfio_identify_known(c, &l, false, false);
 	evfio_safety_review(c, &l, true);
 	if (o->json)
 		evfio_print_status_json(stdout, c, &l, o->all);
@@ -646,9 +647,10 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 	struct evfio_devlist l;
 	int r, warnings = 0, errors;
 
-	if (o->initramfs)
-		return evfio_initramfs_check(o->initramfs, o->config, &c->log) ?
-			       EVFIO_EXIT_FAILURE : EVFIO_EXIT_OK;
+	if (o->initramfs) {
+		r = evfio_initramfs_check(o->initramfs, o->config, &c->log);
+		return r < 0 ? EVFIO_EXIT_FAILURE : r ? EVFIO_EXIT_EMPTY : EVFIO_EXIT_OK;
+	}
 	r = load_config(c, o);
 	if (r == 1) {
 		ev_err(&c->log, "%s: not found (see early-vfio.conf(5))", o->config);
@@ -672,7 +674,7 @@ int evfio_cmd_check(struct evfio_ctx *c, struct evfio_opts *o)
 		evfio_devlist_free(&l);
 		return r;
 	}
-	evfio_identify_known(c, &l, true, true);
+	evfio_identify_known(c, &l, false, true);
 	errors = evfio_safety_review(c, &l, true);
 	warnings += evfio_vmd_review(&c->fs, &c->log, &c->cfg);
 	if (!evfio_iommu_present(&c->fs)) {
@@ -765,6 +767,35 @@ int evfio_cmd_protected(struct evfio_ctx *c, struct evfio_opts *o)
 
 /* The record of this machine: what holds the system (or, in a chroot, what
  * its /etc/fstab names), and who each selected device is. */
+/* iommu-group = whole: the other endpoints of d's IOMMU group join its
+ * section at boot (safety.c), so the record lists them as selected too,
+ * each once; else the boot refuses them as "not selected when this image
+ * was built" and with them the whole group. */
+static int record_group(const struct evfio_ctx *c, const struct evfio_devlist *l,
+			const struct evfio_dev *d, struct evfio_record *rec)
+{
+	struct evfio_identity id;
+	int r = 0;
+
+	if (d->iommu_group < 0)
+		return 0;
+	for (size_t k = 0; k < l->n && !r; k++) {
+		const struct evfio_dev *o = &l->devs[k];
+
+		if (o == d || o->iommu_group != d->iommu_group || o->section ||
+		    evfio_group_member(o) != EVFIO_MEMBER_ENDPOINT ||
+		    evfio_protect_why(&c->prot, o->bdf) ||
+		    evfio_record_at(rec, o->bdf, true))
+			continue;
+		evfio_identity_of(o, &id);
+		id.selected = true;
+		snprintf(id.note, sizeof(id.note), "[%s] (IOMMU group %d of %s)",
+			 d->section->name, d->iommu_group, d->bdf);
+		r = evfio_record_add(rec, &id);
+	}
+	return r;
+}
+
 int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o)
 {
 	struct evfio_record rec = { .chroot = o->chroot };
@@ -787,7 +818,11 @@ int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o)
 			return EVFIO_EXIT_FAILURE;
 		if (scan(c, &(struct keep){ .c = c, .what = KEEP_RECORD }, false, &l) < 0)
 			return EVFIO_EXIT_FAILURE;
-		evfio_identify_known(c, &l, true, false);
+		/* a drive on vfio-pci that this boot did not read: the serial
+		 * the last image recorded at its address */
+		if (evfio_record_load(&c->fs, EVFIO_RECORD_HOST, &c->rec) < 0)
+			evfio_record_free(&c->rec);
+		evfio_identify_known(c, &l, false, false);
 	}
 	rec.known = c->prot.known;
 	snprintf(rec.unknown_why, sizeof(rec.unknown_why), "%s", c->prot.unknown_why);
@@ -817,12 +852,55 @@ int evfio_cmd_record(struct evfio_ctx *c, struct evfio_opts *o)
 		id.selected = true;
 		snprintf(id.note, sizeof(id.note), "[%s]", d->section->name);
 		r = evfio_record_add(&rec, &id);
+		if (!r && c->cfg.group == EVFIO_GROUP_WHOLE)
+			r = record_group(c, &l, d, &rec);
 	}
 	if (!r)
 		evfio_record_print(stdout, &rec);
 	evfio_record_free(&rec);
 	evfio_devlist_free(&l);
 	return r ? EVFIO_EXIT_FAILURE : EVFIO_EXIT_OK;
+}
+
+/* A process that holds /dev/vfio/GROUP open (a VM using the device): its
+ * "PID (comm)" in who, and true.  Every /proc/PID/fd/N under the root. */
+static bool group_held(const struct evfio_ctx *c, int group, char *who, size_t size)
+{
+	char want[32], path[96], target[64], comm[32];
+	struct dirent *p, *f;
+	bool held = false;
+	DIR *procs, *fds;
+
+	if (group < 0)
+		return false;
+	snprintf(want, sizeof(want), "/dev/vfio/%d", group);
+	procs = evfio_sysfs_opendir(&c->fs, "proc");
+	if (!procs)
+		return false;
+	while (!held && (p = readdir(procs))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' ||
+		    strspn(p->d_name, "0123456789") != strlen(p->d_name))
+			continue;
+		snprintf(path, sizeof(path), "proc/%.24s/fd", p->d_name);
+		fds = evfio_sysfs_opendir(&c->fs, path);
+		if (!fds)
+			continue;	/* gone, or not ours to read */
+		while (!held && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "proc/%.24s/fd/%.16s", p->d_name, f->d_name);
+			held = f->d_name[0] != '.' &&
+			       !evfio_sysfs_readlink(&c->fs, path, target, sizeof(target)) &&
+			       !strcmp(target, want);
+		}
+		closedir(fds);
+		if (held) {
+			snprintf(path, sizeof(path), "proc/%.24s/comm", p->d_name);
+			if (evfio_sysfs_read(&c->fs, path, comm, sizeof(comm)) < 0)
+				snprintf(comm, sizeof(comm), "?");
+			snprintf(who, size, "%.24s (%.31s)", p->d_name, comm);
+		}
+	}
+	closedir(procs);
+	return held;
 }
 
 int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o)
@@ -864,7 +942,16 @@ int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o)
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		struct evfio_dev *d = &l.devs[i];
+		char who[64];
 
+		/* every device on vfio-pci: not the ones a running VM holds
+		 * (its unbind would wait on the VM, or take the device from it) */
+		if (!nargs && group_held(c, d->iommu_group, who, sizeof(who))) {
+			ev_warn(&c->log, "%s: skipped: /dev/vfio/%d is open in process %s "
+				"(a running VM?); stop it first, or name the device to "
+				"release it anyway", d->bdf, d->iommu_group, who);
+			continue;
+		}
 		n_done++;
 		if (evfio_release_device(c, d) < 0)
 			n_fail++;

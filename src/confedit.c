@@ -3,7 +3,8 @@
  * leave every other byte as the admin wrote it (comments, blank lines,
  * order, the spacing around '=').  Sections are found the way config.c's
  * reader finds them (a line whose first non-blank is '[', the name up to
- * ']', blanks trimmed).
+ * ']', blanks trimmed; not an indented one after a key, which continues
+ * the key's value as inih reads it).
  *
  * The file is replaced the way an editor should: a temporary file next to
  * it with the old owner and mode, fsync, rename over it, fsync the
@@ -176,13 +177,19 @@ static bool comment(const char *line, size_t len)
 struct line {
 	const char *p;
 	size_t len;		/* with its newline */
+	bool hdr;		/* opens a section */
 };
 
-/* Split text into lines (the last may lack a newline). */
+/* Split text into lines (the last may lack a newline), and mark the
+ * headers by config.c's rule, which is inih's (INI_ALLOW_MULTILINE): an
+ * indented line after a key of the same section continues that key's
+ * value, even one that starts with '['. */
 static struct line *split(const char *text, size_t *n)
 {
+	char name[EVFIO_LINE_MAX + 2];
 	size_t cap = 16;
 	struct line *v = malloc(cap * sizeof(*v));
+	bool after_key = false;
 
 	*n = 0;
 	if (!v)
@@ -201,7 +208,16 @@ static struct line *split(const char *text, size_t *n)
 			v = w;
 			cap *= 2;
 		}
-		v[(*n)++] = (struct line){ p, len };
+		v[*n] = (struct line){ p, len, false };
+		if (blank(p, len) || comment(p, len))
+			;	/* inih keeps the key across these */
+		else if ((*p == ' ' || *p == '\t') && after_key)
+			;	/* a continuation */
+		else if (header(p, len, *n == 0, name, sizeof(name)))
+			v[*n].hdr = true, after_key = false;
+		else
+			after_key = true;
+		(*n)++;
 		p += len;
 	}
 	return v;
@@ -213,7 +229,8 @@ static long find_header(const struct line *v, size_t n, const char *name)
 	char got[EVFIO_LINE_MAX + 2];
 
 	for (size_t i = 0; i < n; i++)
-		if (header(v[i].p, v[i].len, i == 0, got, sizeof(got)) && !strcmp(got, name))
+		if (v[i].hdr && header(v[i].p, v[i].len, i == 0, got, sizeof(got)) &&
+		    !strcmp(got, name))
 			return (long)i;
 	return -1;
 }
@@ -256,13 +273,12 @@ char *evfio_conf_append(const char *text, const char *block)
 static void section_lines(const struct line *v, size_t n, size_t h, size_t *from,
 			  size_t *to)
 {
-	char got[EVFIO_LINE_MAX + 2];
 	size_t first = h, end = h + 1, next, j, before, after;
 
 	while (first > 0 && comment(v[first - 1].p, v[first - 1].len))
 		first--;
 	for (next = h + 1; next < n; next++)
-		if (header(v[next].p, v[next].len, false, got, sizeof(got)))
+		if (v[next].hdr)
 			break;
 	for (j = h + 1; j < next; j++)
 		if (!blank(v[j].p, v[j].len) && !comment(v[j].p, v[j].len))

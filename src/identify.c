@@ -222,6 +222,21 @@ static bool from_record(const struct evfio_ctx *c, struct evfio_dev *d)
 	return found;
 }
 
+/* The serial the record of the last image gives this address, for the
+ * same vendor:device (the record has no model). */
+static bool from_image_record(const struct evfio_ctx *c, struct evfio_dev *d)
+{
+	const struct evfio_identity *e = evfio_record_at(&c->rec, d->bdf, true);
+
+	if (!e || !e->serial[0] || !e->has_ids || e->vendor != d->id.vendor ||
+	    e->device != d->id.device)
+		return false;
+	snprintf(d->id.serial, sizeof(d->id.serial), "%s", e->serial);
+	d->id.nvme_known = true;
+	d->id_src = EVFIO_ID_RECORD;
+	return true;
+}
+
 void evfio_identify_record(struct evfio_ctx *c, const struct evfio_devlist *l)
 {
 	const char *dir = EVFIO_ID_RECORD_DIR, *name = &EVFIO_ID_RECORD_FILE[sizeof(EVFIO_ID_RECORD_DIR)];
@@ -296,10 +311,18 @@ void evfio_identify_known(struct evfio_ctx *c, struct evfio_devlist *l,
 			else
 				set_error(d, EVFIO_ID_DRIVER, "cannot read its serial", r);
 		} else if (!strcmp(d->driver, "vfio-pci")) {
-			if (from_record(c, d))
+			/* what the boot read, else the last image's record: a
+			 * drive on vfio-pci may be a VM's, or about to be, and
+			 * is asked live only when live is set (nothing does,
+			 * off the boot's own identify) */
+			if (from_record(c, d) || from_image_record(c, d))
 				r = 0;
 			else if (live)
 				r = (int)evfio_identify_vfio(c, &d, 1, 0) - 1;
+			else
+				snprintf(d->id_error, sizeof(d->id_error), "it is on "
+					 "vfio-pci and was not read at this boot (a VM may "
+					 "hold it; reboot, or early-vfio release it)");
 		} else {
 			snprintf(d->id_error, sizeof(d->id_error), "no driver holds "
 				 "it: neither nvme nor vfio-pci can tell its serial");

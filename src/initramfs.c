@@ -29,6 +29,7 @@ extern char **environ;
 
 #define KEEP_MAX (1u << 20)	/* bytes kept of a file the checks read */
 #define NAME_MAX_LEN 4096
+#define IMAGE_MAX ((off_t)4 << 30)	/* bytes: larger is not an initramfs */
 
 struct entry {
 	char *name;		/* "usr/sbin/early-vfio": no "./" or "/" */
@@ -453,13 +454,25 @@ static int image_read(const char *image, struct image *im,
 {
 	struct reader *r;
 	unsigned char m[6];
+	struct stat st = { 0 };
 	size_t n;
 	int fd, e = -EINVAL;
 
-	fd = open(image, O_RDONLY | O_CLOEXEC);
+	fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		e = -errno;
 		ev_err(log, "%s: %s", image, strerror(errno));
+		return e;
+	}
+	/* an image is a file of a known size: /dev/zero, a pipe or a tty
+	 * would be read for ever (zeros are the padding between archives) */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > IMAGE_MAX) {
+		e = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		ev_err(log, "%s: %s", image, !S_ISREG(st.st_mode) ?
+		       "not a regular file (an initramfs image such as "
+		       "/boot/initrd.img-$(uname -r))" :
+		       "larger than 4 GiB: not an initramfs image");
+		close(fd);
 		return e;
 	}
 	r = calloc(1, sizeof(*r));
@@ -759,6 +772,20 @@ static int check_dracut(const struct image *im)
 	return bad;
 }
 
+/* The host's config is valid and has no device section. */
+static bool host_selects_nothing(const char *config, struct evfio_log *log)
+{
+	struct evfio_log quiet = *log;
+	struct evfio_config cfg;
+	bool empty;
+
+	quiet.kmsg_fd = -1;
+	quiet.level = -1;	/* its errors are check's to print, without --initramfs */
+	empty = evfio_config_load(&cfg, config, &quiet) == 0 && !cfg.n_sections;
+	evfio_config_free(&cfg);
+	return empty;
+}
+
 int evfio_initramfs_check(const char *image, const char *config,
 			  struct evfio_log *log)
 {
@@ -773,6 +800,18 @@ int evfio_initramfs_check(const char *image, const char *config,
 	r = image_read(image, &im, log);
 	if (r < 0)
 		goto out;
+	conf = image_resolve(&im, "etc/early-vfio.conf", NULL, 0);
+	if (!conf && host_selects_nothing(config, log)) {
+		/* the shipped example (all comments): the hooks leave early-vfio
+		 * out of the image, and there is nothing to check */
+		printf("%s: valid, no device section: nothing is selected yet, so %s "
+		       "holds no early-vfio and needs none\n", config, image);
+		printf("Next: early-vfio list (what can go to a VM), early-vfio add "
+		       "DEVICE (writes its section), early-vfio apply (rebuilds and checks "
+		       "every image), then reboot.\n");
+		r = 1;
+		goto out;
+	}
 	itools = image_get(&im, "scripts/init-top") || image_get(&im, "conf/initramfs.conf");
 	dracut = !itools && (image_resolve(&im, "usr/lib/dracut", NULL, 0) ||
 			     image_resolve(&im, "lib/dracut-lib.sh", NULL, 0));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
 	if (cmd->flags & LOGS_TO_KMSG)
 		evfio_log_open_kmsg(&c.log, &c.fs);
 	if (cmd->run == evfio_cmd_bind || cmd->run == evfio_cmd_vfs) {
+		evfio_signals_arm();
 		evfio_deadline_set(&c.deadline, o.timeout);
 		evfio_deadline_arm(&c.deadline);
 	}
@@ -276,6 +278,14 @@ int main(int argc, char **argv)
 	o.args = argv + optind;
 	o.nargs = argc - optind;
 	r = cmd->run(&c, &o);
+	if (cmd->run == evfio_cmd_bind && evfio_stop_signal()) {
+		int sig = evfio_stop_signal();
+
+		ev_err(&c.log, "stopped by SIG%s: no device was moved after it, and the "
+		       "moved ones that were not to stay were given back",
+		       sig == SIGINT ? "INT" : sig == SIGTERM ? "TERM" : "HUP");
+		r = EVFIO_EXIT_FAILURE;
+	}
 
 	evfio_config_free(&c.cfg);
 	evfio_protect_free(&c.prot);

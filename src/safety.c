@@ -227,7 +227,10 @@ static void record_review(struct evfio_ctx *c, struct evfio_dev *d, bool final)
 	const char *fix = "run 'early-vfio check', then rebuild the image "
 			  "(update-initramfs -u -k all)";
 
-	switch (evfio_record_match(&c->rec, d, unique_selector(d->section), &e)) {
+	/* a device that joins through its IOMMU group is not the one the
+	 * section's serial or DSN names: it must be the one recorded here */
+	switch (evfio_record_match(&c->rec, d, unique_selector(d->section) && !d->via_group,
+				   &e)) {
 	case EVFIO_MATCH_UNREAD:
 		if (final)
 			snprintf(d->refusal, sizeof(d->refusal), "the image was built "

@@ -62,6 +62,43 @@ c_initramfs_module_in_early_archive() {
 	want_out_line 'ok' 'module vfio-pci' 'vfio-pci.ko'
 }
 
+c_initramfs_nothing_selected_yet() {
+	fx
+	cp "$HERE/../../conf/early-vfio.conf" "$CONF"
+	# what update-initramfs builds right after the install: the hook leaves early-vfio out
+	local main=$T/main
+	mkdir -p "$main/scripts/init-top" "$main/usr/sbin"
+	printf '/scripts/init-top/udev "$@"\n' >"$main/scripts/init-top/ORDER"
+	mkimage "$T/fresh.img" - "$main"
+	ev check --initramfs "$T/fresh.img"
+	want_rc 3
+	want_out_line 'nothing is selected yet'
+	want_out_line 'Next:' 'early-vfio add' 'early-vfio apply'
+	grep -qE 'FAIL|NOT ready' "$T/.out" && fail "prints $(grep -E 'FAIL|NOT ready' "$T/.out" | head -n 1)"
+	# an image that still holds an older config with a section: checked as ever (it would bind)
+	conf '[sata]' 'address = 00:03.0'
+	image_tree "$main"
+	cp "$HERE/../../conf/early-vfio.conf" "$CONF"
+	mkimage "$T/old.img" - "$main"
+	ev check --initramfs "$T/old.img"
+	want_rc 1
+	want_out_line 'FAIL' 'the config in the image is the same as'
+}
+
+c_initramfs_endless_input() {
+	fx
+	conf '[sata]' 'address = 00:03.0'
+	ev check --initramfs /dev/zero
+	want_rc 1
+	want_err '/dev/zero: not a regular file'
+	mkfifo "$T/fifo"
+	ev check --initramfs "$T/fifo"
+	want_rc 1
+	want_err 'not a regular file'
+}
+
+t "check --initramfs /dev/zero or a FIFO: refused at once as not a regular file, not read for ever" c_initramfs_endless_input
+t "check --initramfs after the install (comments-only config): nothing is selected yet, and what to do next; no FAIL" c_initramfs_nothing_selected_yet
 t "check --initramfs finds vfio-pci in Debian 13's uncompressed early archive, and misses it when absent" c_initramfs_module_in_early_archive
 
 # --- dracut --------------------------------------------------------------------------------------

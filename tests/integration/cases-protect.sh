@@ -411,6 +411,35 @@ c_record_round_trip() {
 	want_err_line '0000:00:1f.2' 'holds the running system' '/ (root) (/dev/sda1)'
 }
 
+# iommu-group = whole: a GPU and its audio function in one group, the section naming the GPU only;
+# the record lists both, so the boot binds both and check advises nothing
+c_record_group_whole() {
+	fx
+	ahci_root
+	fs_dev "$T" 0000:00:01.0 --ids 8086:1901 --class 060400 --driver pcieport --group 13
+	fs_dev "$T" 0000:0a:00.0 --parent 0000:00:01.0 --ids 10de:1b80 --class 030000 --driver nouveau --group 14
+	fs_dev "$T" 0000:0a:00.1 --parent 0000:00:01.0 --ids 10de:10f0 --class 040300 --driver snd_hda_intel --group 14
+	fs_driver "$T" nouveau snd_hda_intel
+	conf '[options]' 'iommu-group = whole' '' '[gpu]' 'address = 0a:00.0'
+	ev record
+	want_rc 0
+	grep -q '^selected	0000:0a:00.0	10de:1b80	' "$T/.out" || fail "record: 0a:00.0 not selected"
+	grep -q '^selected	0000:0a:00.1	10de:10f0	.*\[gpu\]' "$T/.out" || fail "record: its group's 0a:00.1 not recorded"
+	grep -q '^selected	0000:00:01.0' "$T/.out" && fail "record: the group's root port recorded as selected"
+	mkdir -p "$T/etc" "$T/var/lib/early-vfio"
+	cp "$T/.out" "$T/etc/early-vfio.record"
+	cp "$T/.out" "$T/var/lib/early-vfio/record"
+	ev check
+	want_rc 0
+	grep -q 'not selected when' "$T/.out" "$T/.err" && fail "check: $(grep -h 'not selected when' "$T/.out" "$T/.err" | head -n 1)"
+	initramfs_mounts
+	ev bind
+	want_rc 0
+	want_target 0000:0a:00.0
+	want_target 0000:0a:00.1
+	want_host 0000:00:01.0 pcieport
+}
+
 # check and status compare with the last image's record (the hook's copy)
 c_check_shows_record_mismatch() {
 	fx
@@ -904,6 +933,7 @@ t "record: a device added since the image was built is refused, the recorded one
 t "record: the DSN of a device that held the system, now elsewhere, is refused" c_record_protected_moved
 t "record: a recorded device that is gone is warned about; the boot goes on" c_record_absent_device_warned
 t "record: on the host, then at boot from the record alone" c_record_round_trip
+t "record: iommu-group = whole records the group's other functions, and the boot binds them (GPU + audio)" c_record_group_whole
 t "record: check and status say when a selected device is not the one the last image was built for" c_check_shows_record_mismatch
 t "GPU: taken with allow-system-device, check warns that the boot display loses the console and names the kernel options" c_check_boot_vga_warns
 t "issue 25: an LVM PV under a thin pool, nothing mounted: check, bind and add refuse it" c_protect_lvm_pv_unmounted

@@ -131,6 +131,70 @@ c_serial_controller_never_live() {
 	want_err "whose serial could be read has serial 'SN-B'"
 }
 
+# SIGTERM, SIGINT or SIGHUP while a candidate is being identified (a drive that never goes live):
+# the run stops as at its time limit, and gives every drive back; no driver_override is left
+c_serial_signal_mid_identify() {
+	local sig pid
+	for sig in TERM INT HUP; do
+		fx
+		nvme_twins boot
+		# shellcheck disable=SC2034 # read by ev in run.sh
+		FAKE_ENV=(FAKE_NVME_DEAD=0000:04:00.0)
+		conf '[drive-b]' 'serial = SN-B'
+		env "${FAKE_ENV[@]}" FAKE_SYSROOT="$T" LD_PRELOAD="$SHIM" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+			"$BIN" --sysroot "$T" --config "$CONF" --timeout 20 bind >"$T/.out" 2>"$T/.err" &
+		pid=$!
+		# wait until it waits for the drive to go live, then signal it
+		for _ in $(seq 200); do
+			grep -qF 'drivers_probe 0000:04:00.0: bound to nvme' "$T/fakekernel.log" 2>/dev/null && break
+			sleep 0.05
+		done
+		sleep 0.2
+		kill -"$sig" "$pid"
+		wait "$pid"
+		RC=$?
+		[ "$RC" -ge 124 ] && [ "$RC" != $((128 + $(kill -l "$sig"))) ] && fail "SIG$sig: exit $RC"
+		[ "$RC" = 1 ] || fail "SIG$sig: exit $RC, expected 1"
+		want_override 0000:04:00.0 '(null)'
+		want_override 0000:03:00.0 '(null)'
+		[ "$(drv_of 0000:04:00.0)" = vfio-pci ] && fail "SIG$sig: 04:00.0 left on vfio-pci"
+		want_host 0000:03:00.0 nvme
+		want_err "SIG$sig"
+	done
+}
+
+# A drive already on vfio-pci (a VM may be about to use it): status, check, record, add and
+# bind --dry-run never open /dev/vfio to identify it; they use what the boot read
+# (run/early-vfio/nvme-ids), else the record of the last image, else say it is unknown
+c_serial_no_live_identify_off_boot() {
+	local cmd
+	fx
+	fs_dev "$T" 0000:00:1f.2
+	fs_dev "$T" 0000:03:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver vfio-pci
+	fs_dev "$T" 0000:04:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver vfio-pci
+	fs_nvme "$T" 0000:03:00.0 SN-A "Fake NVMe 1TB"
+	fs_nvme "$T" 0000:04:00.0 SN-B "Fake NVMe 1TB"
+	mkdir -p "$T/run/early-vfio" "$T/var/lib/early-vfio"
+	printf '0000:03:00.0\tSN-A\tFake NVMe 1TB\n' >"$T/run/early-vfio/nvme-ids"
+	printf 'built\thost\nsystem\tknown\nselected\t0000:04:00.0\t1b36:0010\t1af4:1100\t010802\t02\t-\tSN-B\t[b]\n' \
+		>"$T/var/lib/early-vfio/record"
+	conf '[b]' 'serial = SN-B'
+	# shellcheck disable=SC2034 # read by ev in run.sh
+	FAKE_ENV=(FAKE_VFIO_SLOW=1)
+	for cmd in status check record 'bind --dry-run' 'add 00:03.0 --name a'; do
+		# shellcheck disable=SC2086 # the command and its arguments
+		ev $cmd
+		want_no_log 'open dev/vfio/vfio'
+		rm -f "$T/fakekernel.log"
+	done
+	ev status
+	want_out_or_err 'SN-A'
+	want_out_or_err 'SN-B'
+	ev record
+	grep -q '^selected	0000:04:00.0	.*	SN-B	\[b\]$' "$T/.out" || fail "record: 04:00.0 (SN-B, from the last record) not selected"
+}
+
 # Candidates are asked side by side: four drives that each take 1 s to become live (a drive's
 # ready delay) cost about one drive's time, not four.  One after the other would take >= 4 s.
 c_serial_candidates_side_by_side() {
@@ -291,6 +355,8 @@ t "serial + address: both must hold" c_serial_and_address
 t "a serial that matches nothing: warning, nothing bound, every candidate back on nvme" c_serial_matches_nothing
 t "model alone selects the drives of that model" c_model_alone_selects
 t "a controller that never becomes live: not bound, exit 64, left on nvme with no override" c_serial_controller_never_live
+t "serial: SIGTERM, SIGINT or SIGHUP mid-identify: every drive given back, no driver_override left, the signal named" c_serial_signal_mid_identify
+t "serial: status, check, record, add, bind --dry-run never open /dev/vfio for a drive on vfio-pci: the boot's reading or the record" c_serial_no_live_identify_off_boot
 t "four NVMe candidates with a 1 s ready delay are read side by side: under 2 s, not 4" c_serial_candidates_side_by_side
 t "a protected NVMe drive is not moved, even to read its serial" c_serial_protected_candidate_untouched
 t "bind --dry-run with serial selectors writes nothing and says the serial is read at boot" c_serial_dry_run_moves_nothing

@@ -285,6 +285,27 @@ c_wf_add_nvme_by_serial() {
 	want_host 0000:00:04.0 nvme
 }
 
+c_wf_add_serial_unwritable() {
+	local sn
+	for sn in 'AB CD' 'AB,CD' '#AB'; do
+		fx
+		wf_host
+		# the drive to add reports a serial the config cannot hold as one token; its twin "AB"
+		# (or "#AB" read as a comment) would be what "serial = AB CD" selects
+		fs_nvme "$T" 0000:00:05.0 "$sn" "Fake NVMe 1TB"
+		fs_nvme "$T" 0000:00:04.0 AB "Fake NVMe 1TB"
+		conf '# empty'
+		ev add 00:05.0
+		want_rc 0
+		grep -q '^serial' "$CONF" && fail "'$sn': wrote $(grep '^serial' "$CONF")"
+		want_section nvme-00-05.0 'address=0000:00:05.0' 'ids=1b36:0010'
+		want_out_or_err "serial '$sn'.*(blank|comma|#)"
+		ev check
+		want_rc 0
+		grep -qF '0000:00:04.0' "$T/.out" && fail "'$sn': check: the new section takes 00:04.0 (AB) too"
+	done
+}
+
 c_wf_add_by_id_link_and_partition() {
 	fx
 	wf_host
@@ -437,6 +458,19 @@ c_wf_remove() {
 	want_unchanged
 }
 
+c_wf_remove_name_prefix() {
+	fx
+	wf_host
+	# [gpu-2] takes the card's first function, [gpu] its audio: removing the card takes both
+	# (a name that is the start of another is still its own section)
+	conf '[gpu-2]' 'address = 0a:00.0' '' '[gpu]' 'address = 0a:00.1' '' '[twin]' 'address = 01:00.0'
+	ev remove 0a:00.0
+	want_rc 0
+	grep -q '^\[gpu-2\]' "$CONF" && fail "[gpu-2] is still there"
+	grep -q '^\[gpu\]' "$CONF" && fail "[gpu] is still there (skipped as a substring of gpu-2)"
+	grep -q '^\[twin\]' "$CONF" || fail "remove took [twin] too"
+}
+
 c_wf_concurrent_adds() {
 	fx
 	wf_host
@@ -489,6 +523,9 @@ wf_boot() {
 #!/bin/bash
 # what update-initramfs -u -k all (or dracut --regenerate-all -f) does, for the test
 echo "$(basename "$0") $*" >>"$FAKE_SYSROOT/gen.log"
+# the hooks copy $EVFIO_CONF (default /etc/early-vfio.conf) into the image
+echo "${EVFIO_CONF:-unset}" >"$FAKE_SYSROOT/gen.conf"
+WF_CONF=${EVFIO_CONF:-$WF_CONF}
 [ -n "${FAKE_GEN_FAIL:-}" ] && { echo "E: fake failure" >&2; exit 1; }
 for m in "$FAKE_SYSROOT"/lib/modules/*; do
 	v=${m##*/}
@@ -513,6 +550,24 @@ EOF
 	chmod 0755 "$T/bin/fake-pbt"
 	# no /usr/sbin: the host's own update-initramfs must never run
 	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$CONF")
+}
+
+# apply -c FILE: the file checked is the file the images get (EVFIO_CONF for the hooks), and the one
+# check --initramfs compares them with; not FILE checked and /etc's built
+c_wf_apply_config_file() {
+	fx
+	wf_host
+	wf_boot
+	conf '[twin]' 'address = 01:00.0'
+	printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on"\nGRUB_CMDLINE_LINUX=""\n' >"$T/etc/default/grub"
+	# shellcheck disable=SC2034 # read by ev in run.sh
+	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$T/etc/early-vfio.conf")
+	printf '# the one in /etc: selects nothing\n' >"$T/etc/early-vfio.conf"
+	ev apply
+	want_rc 0
+	[ "$(cat "$T/gen.conf" 2>/dev/null)" = "$(realpath "$CONF")" ] ||
+		fail "the generator got EVFIO_CONF '$(cat "$T/gen.conf" 2>/dev/null)', expected $(realpath "$CONF")"
+	want_out_line 'ready'
 }
 
 c_wf_apply() {
@@ -716,7 +771,10 @@ t "workflow: add INTERFACE: by DSN when the NIC has one; one port of a dual-port
 t "workflow: add of the root disk, its partition, a bridge, or into an invalid config: refused, file byte-identical" c_wf_add_refuses_system_device
 t "workflow: add keeps the config's owner and mode, and replaces a symlinked config's target" c_wf_add_keeps_owner_mode_and_link
 t "workflow: remove SECTION|DEVICE: that section and its comment only; add then remove gives the admin's bytes back" c_wf_remove
+t "workflow: add: an NVMe serial with a blank, a comma or a leading '#' is not written; address and ids instead, and why" c_wf_add_serial_unwritable
+t "workflow: remove DEVICE: [gpu] and [gpu-2] are two names, not a name and its substring" c_wf_remove_name_prefix
 t "workflow: concurrent adds: every section once, the admin's bytes intact, the config valid" c_wf_concurrent_adds
+t "workflow: apply -c FILE: the images get the file that was checked (EVFIO_CONF for the hooks), not /etc's" c_wf_apply_config_file
 t "workflow: apply: --dry-run changes nothing; update-initramfs -u -k all, every image checked, proxmox-boot-tool refresh, the table" c_wf_apply
 t "workflow: apply: intel_iommu=on missing from GRUB or /etc/kernel/cmdline: says so with the exact line; exit 1" c_wf_apply_iommu_off_next_boot
 t "workflow: apply stops at a refused check (nothing rebuilt) and at a failing generator (no check, no refresh)" c_wf_apply_stops

@@ -604,6 +604,29 @@ c_release() {
 	want_no_log '0000:04:00.0'
 }
 
+# release with no argument: a device whose /dev/vfio/GROUP a process holds open (a running VM) is
+# skipped and named; the others are released; named, it is released as asked
+c_release_skips_held_group() {
+	fx
+	fs_dev "$T" 0000:03:00.0 --bound-to vfio-pci --override vfio-pci --group 7
+	fs_dev "$T" 0000:04:00.0 --bound-to vfio-pci --override vfio-pci --group 8
+	mkdir -p "$T/proc/4242/fd" "$T/proc/77/fd"
+	ln -s /dev/vfio/vfio "$T/proc/4242/fd/5"
+	ln -s /dev/vfio/7 "$T/proc/4242/fd/6"
+	ln -s /dev/vfio/70 "$T/proc/77/fd/3"
+	printf 'qemu-system-x86\n' >"$T/proc/4242/comm"
+	conf '[sata-passthrough]' 'address = 0000:03:00.0 0000:04:00.0'
+	ev release
+	want_rc 0
+	want_target 0000:03:00.0
+	want_no_log '0000:03:00.0'
+	want_host 0000:04:00.0 ahci
+	want_err '0000:03:00.0: skipped: /dev/vfio/7 is open in process 4242 (qemu-system-x86)'
+	ev release 03:00.0
+	want_rc 0
+	want_host 0000:03:00.0 ahci
+}
+
 c_status_text() {
 	fx
 	fs_dev "$T" 0000:03:00.0 --bound-to vfio-pci --override vfio-pci --group 7
@@ -1370,6 +1393,7 @@ t "address 03:00.1 selects that function only, not 03:00.0" c_function_exact
 t "device already on vfio-pci without override keeps it and gets the override" c_on_target_without_override
 t "status --json is valid JSON with the bound device, its iommu group and section" c_status_json
 t "release 0000:03:00.0 gives that device back to ahci only" c_release
+t "release with no argument skips a device whose /dev/vfio/N a process holds open (a running VM), and says so" c_release_skips_held_group
 t "status lists the selected device like lspci -knn with IOMMU group and section; -a lists all" c_status_text
 t "EARLY_VFIO_SYSROOT works like --sysroot" c_sysroot_env
 t "sysroot without sys/bus/pci fails instead of listing the host's devices" c_bad_sysroot_no_host_fallback

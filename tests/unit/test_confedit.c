@@ -111,6 +111,15 @@ static void remove_takes_the_section_and_its_comment_only(void **state)
 	t = evfio_conf_remove("[ x ]   ; why\nids = 1:2\n\n[y]\nids = 3:4\n", "x", NULL);
 	assert_string_equal(t, "[y]\nids = 3:4\n");
 	free(t);
+	/* an indented [b] after a key continues it (inih's rule, config.c's):
+	 * not a section to find, and not the end of [a] */
+	assert_false(evfio_conf_has_section("[a]\nids = 1:2\n  [b]\n", "b"));
+	t = evfio_conf_remove("[a]\nids = 1:2\n  [b]\n\n[c]\nids = 3:4\n", "a", NULL);
+	assert_string_equal(t, "[c]\nids = 3:4\n");
+	free(t);
+	/* after a header, or first in the file, an indented one is a header */
+	assert_true(evfio_conf_has_section("[a]\n  [b]\nids = 1:2\n", "b"));
+	assert_true(evfio_conf_has_section("  [b]\nids = 1:2\n", "b"));
 	/* absent: NULL, ENOENT; [options] only by its exact name */
 	errno = 0;
 	assert_null(evfio_conf_remove(admin, "gpu", NULL));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -169,6 +170,40 @@ static void duplicate_section_is_an_error(void **state)
 			 "test.conf:3: duplicate section [a] (first at line 1)");
 }
 
+/* 100000 sections and a duplicate of one in the middle: found, with the
+ * first's line, in a few seconds (a name-by-name search took 42 s) */
+static void duplicate_section_among_many_is_found_fast(void **state)
+{
+	enum { N = 100000 };
+	size_t size = (size_t)N * 32 + 64, len = 0;
+	char *text = malloc(size), want[80];
+	struct timespec t0, t1;
+	struct run run;
+	double s;
+
+	(void)state;
+	assert_non_null(text);
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, size - len, "[s%d]\nids = 8086:%04x\n",
+					i, i & 0xffff);
+	snprintf(text + len, size - len, "[s%d]\nids = 8086:2922\n", N / 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	parse(&run, text);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(run.r, -EINVAL);
+	snprintf(want, sizeof(want), "test.conf:%d: duplicate section [s%d] (first at line %d)",
+		 2 * N + 1, N / 2, N + 1);
+	if (!strstr(run.out, want))
+		fail_msg("expected '%s' in:\n%s", want, run.out);
+	assert_int_equal(count_lines(run.out), 1);
+	assert_int_equal(run.cfg.n_sections, N);
+	if (s > 10)
+		fail_msg("%d sections took %.1f s", N, s);
+	done(&run);
+	free(text);
+}
+
 static void duplicate_key_is_an_error(void **state)
 {
 	(void)state;
@@ -184,6 +219,30 @@ static void indented_continuation_adds_values(void **state)
 	parse(&run, "[a]\nids = 8086:2922\n  1b36:0010\n");
 	assert_int_equal(run.r, 0);
 	assert_int_equal(run.cfg.sections[0].n_ids, 2);
+	done(&run);
+}
+
+/* inih (INI_ALLOW_MULTILINE) reads an indented line after a key as more of
+ * that key's value, one that starts with '[' too: the config is in error,
+ * and not read as a section [b] that inih never saw */
+static void indented_header_after_a_key_continues_it(void **state)
+{
+	struct run run;
+
+	(void)state;
+	expect_one_error("[a]\nids = 8086:2922\n  [b]\naddress = 01:00.0\n",
+			 "test.conf:3: indented '[b]' continues 'ids'");
+	/* across a blank line and a comment too, as inih does */
+	expect_one_error("[a]\nids = 8086:2922\n\n# x\n  [b]\nclass = 01\n",
+			 "test.conf:5: indented '[b]' continues 'ids'");
+	/* right after a header (no key yet) an indented header is a header */
+	parse(&run, "[a]\nids = 8086:2922\n[b]\n  [c]\nclass = 01\n");
+	assert_int_equal(run.r, -EINVAL);
+	assert_non_null(strstr(run.out, "section [b] has no selectors"));
+	done(&run);
+	parse(&run, "  [a]\nids = 8086:2922\n");
+	assert_int_equal(run.r, 0);
+	assert_string_equal(run.cfg.sections[0].name, "a");
 	done(&run);
 }
 
@@ -470,8 +529,10 @@ int main(void)
 		cmocka_unit_test(malformed_class_is_an_error),
 		cmocka_unit_test(empty_section_is_an_error),
 		cmocka_unit_test(duplicate_section_is_an_error),
+		cmocka_unit_test(duplicate_section_among_many_is_found_fast),
 		cmocka_unit_test(duplicate_key_is_an_error),
 		cmocka_unit_test(indented_continuation_adds_values),
+		cmocka_unit_test(indented_header_after_a_key_continues_it),
 		cmocka_unit_test(hash_after_value_is_not_a_comment),
 		cmocka_unit_test(key_before_any_section_is_an_error),
 		cmocka_unit_test(line_without_equals_is_an_error),

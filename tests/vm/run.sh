@@ -18,7 +18,7 @@
 # On a cold cache the trixie ones are built in the background while rows 1 and 5 run.
 #
 # Rows (the same guest hardware in each, see lib.sh; the kernel version is read from the guest):
-#   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8, 10
+#   1 bookworm-6.1             Debian 12 with its kernel, intel-iommu: scenarios 1-5, 5b, 7, 8, 10, 11
 #   2 trixie-6.12              Debian 13 with its kernel, intel-iommu: scenarios 3 (no config),
 #                              1 (by-address), 5 (off), 2 (by-ids), 9 (by-serial), 8 with apt
 #                              (deb-apt: the Debian 12 package, apt install ./early-vfio_*.deb)
@@ -31,6 +31,7 @@
 #                              by-serial image (the NVMe serial read through VFIO, DMA through AMD-Vi)
 #   5 bookworm-6.1-host-driver scenario 6 (preloaded) and 9 with nvme preloaded (preloaded-serial)
 #                              on row 1's guest
+#   EVFIO_VM_ROWS=group        scenario 11 (group-whole) alone, on row 1's guest (row 1 runs it too)
 # Every image with a config, in every row: the early-vfio binary in it is static (file -L) where
 # make install put it; the package's binary is dynamic and runs chrooted into its image; and
 # every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for that tree's kernel is
@@ -71,6 +72,9 @@
 #                 (update-initramfs in the guest), apply --dry-run without intel_iommu=on in GRUB's
 #                 config; then the image it built boots the same disk: 03.0 and 05.0 on vfio-pci
 #                 (tests/vm/rows-workflow.sh, guest-workflow.sh; in the background like scenario 7)
+#  11 group-whole [options] iommu-group = whole, [nic-card] address = 00:06.0, a two-function e1000
+#                 card at 06.0 + 06.1 (one IOMMU group: conventional PCI, no ACS): both functions on
+#                 vfio-pci, 06.1 "joins 06.0", e1000 probes neither (one image, one boot)
 # Every boot's serial log (kernel timestamps) of row 1 is copied to .cache/vm/logs/ for
 # tests/bench/vm-boot-cost.sh: noconf.serial is a boot without early-vfio, by-address.serial one with.
 # Image checks: lsinitramfs holds binary, config and vfio modules; ORDER runs early-vfio before udev;
@@ -505,6 +509,45 @@ dsn_gpu_checks() {
 		eval "grep -q 'e1000e 0000:00:06.0' '$dm' && grep -q 'bochs-drm.*0000:00:08.0' '$dm'"
 }
 
+# group_whole_checks   issue 26 on a real boot: a two-function e1000 card (06.0 + 06.1, conventional
+# PCI: no ACS, so one IOMMU group; the multifunction bit on both functions, else the kernel gives 06.1
+# a group of its own; not e1000e, whose 82574 the kernel's ACS quirks split into a group per function,
+# as seen: groups 4 and 5), [nic-card] address = 00:06.0 with iommu-group = whole: both functions
+# end on vfio-pci, 06.1 joins through its group, e1000 probes neither; the disks as without a config
+group_whole_checks() {
+	local out=$W/group-whole.out dm=$W/group-whole.dmesg a drv g0 g1 t0
+	t0=$(vm_now)
+	build_image group-whole "$scen/group-whole.conf" || return 0
+	VM_QEMU_EXTRA="-device e1000,mac=52:54:00:12:34:60,addr=06.0,multifunction=on -device e1000,mac=52:54:00:12:34:61,addr=06.1,multifunction=on" \
+		boot_and_check group-whole "$W/group-whole.initrd" "" "ahci nvme nvme"
+	vm_reached_userspace "$out" || return 0
+	vm_section "$out" dmesg >"$dm"
+	g0=$(vm_section "$out" pci | awk '$1 == "0000:00:06.0" { print $5 }')
+	g1=$(vm_section "$out" pci | awk '$1 == "0000:00:06.1" { print $5 }')
+	check "group-whole: 06.0 and 06.1 share one IOMMU group (got '$g0' and '$g1')" \
+		eval "[ -n '$g0' ] && [ '$g0' != - ] && [ '$g0' = '$g1' ]"
+	for a in 0000:00:06.0 0000:00:06.1; do
+		drv=$(vm_driver "$out" "$a")
+		check "group-whole: ${a#0000:} [$(vm_ids "$out" "$a")] Kernel driver in use: vfio-pci (got $drv)" \
+			test "$drv" = vfio-pci
+		check "group-whole: kernel log: ${a#0000:} -> vfio-pci (nic-card)" \
+			eval "vm_klog '$out' | grep -F '$a' | grep -qF -- '-> vfio-pci (nic-card)'"
+	done
+	check "group-whole: kernel log: 06.1 joins 06.0 through its IOMMU group" \
+		eval "vm_klog '$out' | grep -qF '0000:00:06.1 joins 0000:00:06.0'"
+	check "group-whole: e1000 probed neither function" \
+		eval "! grep -Eq 'e1000 0000:00:06\.[01]' '$dm'"
+	vm_log "group-whole (one image, one boot): $(($(vm_now) - t0)) s"
+}
+
+# rows_group   EVFIO_VM_ROWS=group: only the group-whole scenario, on row 1's Debian 12 guest
+rows_group() {
+	VM_SUITE=bookworm VM_BACKPORTS=0 vm_setup
+	W=$VM_WORK
+	row_begin "bookworm-$(kshort "$VM_KVER")-group" "12 bookworm" intel
+	group_whole_checks
+}
+
 # --- rows 1 and 5: Debian 12 ---------------------------------------------------------------------
 
 rows_bookworm() {
@@ -672,6 +715,9 @@ rows_bookworm() {
 	# Scenario 9: by serial, read through VFIO before nvme is loaded.
 	boot_and_check by-serial "$W/by-serial.initrd" "" "ahci nvme vfio-pci"
 	serial_checks by-serial "through VFIO"
+
+	# Scenario 11: iommu-group = whole, a two-function card in one IOMMU group.
+	group_whole_checks
 
 	# Scenario 6: host drivers already bound when early-vfio runs (the built-in driver case).
 	row_begin "$host_row" "12 bookworm" intel
@@ -892,6 +938,7 @@ rows_trixie() {
 }
 
 want_row bookworm && rows_bookworm
+want_row group && ! want_row bookworm && rows_group
 want_row trixie && rows_trixie
 want_row dracut && rows_dracut
 want_row sriov && rows_sriov
