@@ -43,7 +43,7 @@ LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
              src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
              src/output.c src/initramfs.c src/inventory.c src/list.c \
-             src/confedit.c src/add.c src/apply.c src/pve.c src/esp.c src/sriov.c
+             src/confedit.c src/add.c src/apply.c src/pve.c src/esp.c src/sriov-conf.c src/sriov.c
 SRC       := $(LIB_SRC) src/main.c
 HDR       := include/early-vfio.h
 
@@ -125,7 +125,8 @@ tests/unit/test_%: tests/unit/test_%.c $(LIB_SRC) $(HDR)
 	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcmocka
 
 # nvme.c against a simulated controller: the test provides the vfio.c accessors
-NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/clock.c src/config.c src/log.c
+NVME_TEST_SRC := src/nvme.c src/selector.c src/sysfs.c src/clock.c src/config.c src/sriov-conf.c \
+                 src/log.c
 tests/unit/test_nvme: tests/unit/test_nvme.c $(NVME_TEST_SRC) $(HDR)
 	$(COMPILE) -O1 $(SAN) $(EVFIO_LDFLAGS) $(LDFLAGS) -o $@ $< $(NVME_TEST_SRC) $(PKG_LIBS) -lcmocka
 

@@ -739,6 +739,7 @@ c_mgmt_bridge_address_corosync_ssh() {
 	mkdir -p "$T/etc/pve"
 	printf '%s\n' 'nodelist {' '  node {' '    name: pve1' '    ring0_addr: 10.10.10.1' '  }' \
 		'  node {' '    name: pve2' '    ring0_addr: 10.10.10.2' '  }' '}' >"$T/etc/pve/corosync.conf"
+	# shellcheck disable=SC2034 # read by ev in run.sh
 	FAKE_ENV=(SSH_CONNECTION='192.168.7.50 51234 192.168.7.2 22')
 	conf '[nics]' 'address = 06:00.0 07:00.0 08:00.0 09:00.0 0a:00.0'
 	ev check
