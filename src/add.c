@@ -459,7 +459,9 @@ static int review(struct edit *e, const char *text)
 		    evfio_section_needs_nvme_id(d->section, &d->id))
 			continue;
 		if (name_new(e, d->section->name))
-			ev_err(&c->log, "%s (%s): not added: it holds the running system: %s",
+			ev_err(&c->log, "%s (%s): not added: it holds the running system: %s; "
+			       "if the system really moves elsewhere, write its section by "
+			       "hand with allow-system-device = yes (early-vfio.conf(5))",
 			       d->bdf, unit_what(e, i), evfio_protect_why(&c->prot, d->bdf));
 		else
 			ev_err(&c->log, "%s: [%s] selects %s, but %s", e->o->config,

@@ -382,7 +382,7 @@ c_wf_add_refuses_system_device() {
 	want_rc 2
 	want_unchanged
 	[ "$(stat -c '%i %Y %a %u' "$CONF")" = "$before" ] || fail "the config file was replaced"
-	want_err_line '0000:00:1f.2' 'disk sda' 'not added' '/ (root)'
+	want_err_line '0000:00:1f.2' 'disk sda' 'not added' '/ (root)' 'allow-system-device = yes'
 	want_err 'not changed'
 	ev add /dev/sda1 00:05.0
 	want_rc 2
