@@ -9,7 +9,8 @@
 #                              assertions passed/failed) and "N passed, N failed"
 #   EVFIO_VM_ROWS=trixie tests/vm/run.sh   only rows 2-4 ("bookworm" is rows 1 and 5, "dracut" the
 #                              dracut rows of rows-dracut.sh, "sriov" the SR-IOV row of
-#                              rows-sriov.sh; default all four)
+#                              rows-sriov.sh, "host-in-use" the LVM PV and bridge port row of
+#                              rows-host-in-use.sh; default all five)
 #   KEEP=1 tests/vm/run.sh     keep the work directory (serial logs, initrds, update-initramfs logs)
 #   VERBOSE=1 tests/vm/run.sh  show update-initramfs output and the guests' serial consoles
 #
@@ -92,6 +93,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/rows-workflow.sh"
 # shellcheck source=tests/vm/rows-sriov.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
 . "$here/rows-sriov.sh"
+# shellcheck source=tests/vm/rows-host-in-use.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
+. "$here/rows-host-in-use.sh"
 scen=$here/scenarios
 
 # --- results: per assertion, per scenario, per row -----------------------------------------------
@@ -197,7 +200,7 @@ if [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 vm_check_tools 0 || { fail "host tools for the VM test are installed"; finish; }
 
-want_rows=${EVFIO_VM_ROWS:-bookworm trixie dracut sriov}
+want_rows=${EVFIO_VM_ROWS:-bookworm trixie dracut sriov host-in-use}
 want_row() { case " $want_rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 t_start=$(vm_now)
@@ -942,6 +945,7 @@ want_row group && ! want_row bookworm && rows_group
 want_row trixie && rows_trixie
 want_row dracut && rows_dracut
 want_row sriov && rows_sriov
+want_row host-in-use && rows_host_in_use
 
 vm_log "timings: total $(($(vm_now) - t_start)) s"
 finish
