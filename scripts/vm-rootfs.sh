@@ -75,7 +75,7 @@ if [ -n "$packages" ] && { [ "$backports" != 0 ] || [ "$dracut" != 0 ]; }; then
 fi
 if [ -n "$packages" ]; then
 	# As the dracut entry: from a copy of the plain release, its key extending the base key.
-	base=$(EVFIO_VM_PACKAGES= EVFIO_VM_DRACUT=0 EVFIO_VM_BACKPORTS=0 "$0" "$cache")
+	base=$(EVFIO_VM_PACKAGES='' EVFIO_VM_DRACUT=0 EVFIO_VM_BACKPORTS=0 "$0" "$cache")
 	key=$(printf '%s\n' "$key" "packages=$packages" | sha256sum | cut -c1-12)
 	name=$suite-pkgs
 elif [ "$dracut" != 0 ]; then

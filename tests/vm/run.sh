@@ -33,6 +33,10 @@
 #   5 bookworm-6.1-host-driver scenario 6 (preloaded) and 9 with nvme preloaded (preloaded-serial)
 #                              on row 1's guest
 #   EVFIO_VM_ROWS=group        scenario 11 (group-whole) alone, on row 1's guest (row 1 runs it too)
+#   host-in-use                issue 25 on a booted Debian 12 guest with lvm2 and iproute2
+#                              (tests/vm/rows-host-in-use.sh): an NVMe LVM PV with an active LV and
+#                              no mount, and an e1000e port of vmbr0 with the default route: add of
+#                              either refused with the config unchanged, bind leaves the PV on nvme
 # Every image with a config, in every row: the early-vfio binary in it is static (file -L) where
 # make install put it; the package's binary is dynamic and runs chrooted into its image; and
 # every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for that tree's kernel is
