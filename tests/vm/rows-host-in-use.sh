@@ -73,5 +73,7 @@ rows_host_in_use() {
 	check "host-in-use: after bind 00:05.0 is still on nvme (got ${d:-none}), no driver_override, its LV active" \
 		eval "[ '$d' = nvme ] && { [ -z \"\$(hfield after-bind override)\" ] || [ \"\$(hfield after-bind override)\" = '(null)' ]; } &&
 			hfield after-bind lv-active | grep -qx active"
+	check "host-in-use: 00:06.0 stays on e1000e through it all (got $(hfield after-bind nic-driver))" \
+		eval "[ \"\$(hfield after-bind nic-driver)\" = e1000e ]"
 	vm_log "row host-in-use: one boot: $(($(vm_now) - t0)) s"
 }
