@@ -11,6 +11,8 @@
 #                                    (which is built first if needed), the older kernel purged
 #   EVFIO_VM_DRACUT=1                then install dracut in a copy of the plain SUITE entry, as a
 #                                    user switching generators does (apt removes initramfs-tools)
+#   EVFIO_VM_PACKAGES="lvm2 iproute2"  then apt install these packages in a copy of the plain SUITE
+#                                    entry (the host-in-use row: an LVM PV, a bridge)
 #
 # The cache entry is keyed by everything that shapes the tree (suite, variant, package list, mirror,
 # backports, this script's format version), built in a temporary directory and renamed into place
@@ -24,6 +26,7 @@ cache=${1:-${EVFIO_VM_CACHE:-$top/.cache/vm}}
 suite=${EVFIO_VM_SUITE:-bookworm}
 backports=${EVFIO_VM_BACKPORTS:-0}
 dracut=${EVFIO_VM_DRACUT:-0}
+packages=${EVFIO_VM_PACKAGES:-}
 variant=minbase
 script=
 case $suite in
@@ -66,7 +69,16 @@ if [ "$backports" != 0 ] && [ "$dracut" != 0 ]; then
 	log "EVFIO_VM_BACKPORTS=1 and EVFIO_VM_DRACUT=1 together are not supported"
 	exit 1
 fi
-if [ "$dracut" != 0 ]; then
+if [ -n "$packages" ] && { [ "$backports" != 0 ] || [ "$dracut" != 0 ]; }; then
+	log "EVFIO_VM_PACKAGES with EVFIO_VM_BACKPORTS=1 or EVFIO_VM_DRACUT=1 is not supported"
+	exit 1
+fi
+if [ -n "$packages" ]; then
+	# As the dracut entry: from a copy of the plain release, its key extending the base key.
+	base=$(EVFIO_VM_PACKAGES='' EVFIO_VM_DRACUT=0 EVFIO_VM_BACKPORTS=0 "$0" "$cache")
+	key=$(printf '%s\n' "$key" "packages=$packages" | sha256sum | cut -c1-12)
+	name=$suite-pkgs
+elif [ "$dracut" != 0 ]; then
 	# As the backports entry: from a copy of the plain release, its key extending the base key.
 	base=$(EVFIO_VM_DRACUT=0 EVFIO_VM_BACKPORTS=0 "$0" "$cache")
 	key=$(printf '%s\n' "$key" "dracut" | sha256sum | cut -c1-12)
@@ -125,7 +137,19 @@ apt_in_chroot()
 	in_chroot apt-get -o Acquire::Check-Valid-Until=false "$@"
 }
 
-if [ "$dracut" != 0 ]; then
+if [ -n "$packages" ]; then
+	log "$suite with $packages ($mirror) into $tmp"
+	cp -a --reflink=auto "$base/." "$tmp/"
+	rm -f "$tmp/.evfio-rootfs-ready"
+	# shellcheck disable=SC2086 # a list of package names
+	if ! apt_in_chroot update >"$tmp.log" 2>&1 ||
+		! apt_in_chroot install -y --no-install-recommends $packages >>"$tmp.log" 2>&1; then
+		tail -n 30 "$tmp.log" >&2
+		log "installing $packages failed, full log: $tmp.log"
+		exit 1
+	fi
+	rm -rf "$tmp"/var/lib/apt/lists/*_dists_* 2>/dev/null || true
+elif [ "$dracut" != 0 ]; then
 	log "$suite with dracut instead of initramfs-tools ($mirror) into $tmp"
 	cp -a --reflink=auto "$base/." "$tmp/"
 	rm -f "$tmp/.evfio-rootfs-ready"
@@ -185,8 +209,8 @@ fi
 ls "$tmp"/boot/vmlinuz-* >/dev/null 2>&1 || { log "no kernel in the rootfs"; exit 1; }
 # Drop the package cache: every scenario copies this tree.
 rm -rf "$tmp"/var/cache/apt/archives/*.deb
-printf 'suite=%s\nbackports=%s\ndracut=%s\nvariant=%s\ninclude=%s\nmirror=%s\nkernel=%s\nbuilt=%s\n' \
-	"$suite" "$backports" "$dracut" "$variant" "$include" "$mirror" \
+printf 'suite=%s\nbackports=%s\ndracut=%s\npackages=%s\nvariant=%s\ninclude=%s\nmirror=%s\nkernel=%s\nbuilt=%s\n' \
+	"$suite" "$backports" "$dracut" "$packages" "$variant" "$include" "$mirror" \
 	"$(find "$tmp/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f ')" "$(date -u +%FT%TZ)" \
 	>"$tmp/.evfio-rootfs-ready"
 rm -rf --one-file-system "$dest"

@@ -112,7 +112,8 @@ vm_chroot()
 vm_kver() { find "$1/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1; }
 
 # Set up $VM_WORK: a fresh copy of the cached rootfs of release $VM_SUITE (default bookworm; with
-# VM_BACKPORTS=1 the one with the $VM_SUITE-backports kernel, see scripts/vm-rootfs.sh) with
+# VM_BACKPORTS=1 the one with the $VM_SUITE-backports kernel; with VM_PACKAGES="P1 P2" the one with
+# those packages installed, see scripts/vm-rootfs.sh) with
 # early-vfio installed and the guest check as init, the root disk image, and the empty data disks.
 # Sets VM_TREE and VM_KVER.
 # The guest's /etc/fstab: its root by its controller's path, as an image builder knows it. In a
@@ -127,7 +128,8 @@ vm_setup()
 {
 	local rootfs t0 suite=${VM_SUITE:-bookworm} bpo=${VM_BACKPORTS:-0}
 	t0=$(vm_now)
-	rootfs=$(EVFIO_VM_SUITE=$suite EVFIO_VM_BACKPORTS=$bpo "$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE") ||
+	rootfs=$(EVFIO_VM_SUITE=$suite EVFIO_VM_BACKPORTS=$bpo EVFIO_VM_PACKAGES=${VM_PACKAGES:-} \
+		"$EVFIO_TOP/scripts/vm-rootfs.sh" "$EVFIO_VM_CACHE") ||
 		vm_die "could not build the $suite rootfs (backports: $bpo)"
 	VM_TREE=$VM_WORK/tree
 	cp -a --reflink=auto "$rootfs" "$VM_TREE"

@@ -9,7 +9,8 @@
 #                              assertions passed/failed) and "N passed, N failed"
 #   EVFIO_VM_ROWS=trixie tests/vm/run.sh   only rows 2-4 ("bookworm" is rows 1 and 5, "dracut" the
 #                              dracut rows of rows-dracut.sh, "sriov" the SR-IOV row of
-#                              rows-sriov.sh; default all four)
+#                              rows-sriov.sh, "host-in-use" the LVM PV and bridge port row of
+#                              rows-host-in-use.sh; default all five)
 #   KEEP=1 tests/vm/run.sh     keep the work directory (serial logs, initrds, update-initramfs logs)
 #   VERBOSE=1 tests/vm/run.sh  show update-initramfs output and the guests' serial consoles
 #
@@ -32,6 +33,10 @@
 #   5 bookworm-6.1-host-driver scenario 6 (preloaded) and 9 with nvme preloaded (preloaded-serial)
 #                              on row 1's guest
 #   EVFIO_VM_ROWS=group        scenario 11 (group-whole) alone, on row 1's guest (row 1 runs it too)
+#   host-in-use                issue 25 on a booted Debian 12 guest with lvm2 and iproute2
+#                              (tests/vm/rows-host-in-use.sh): an NVMe LVM PV with an active LV and
+#                              no mount, and an e1000e port of vmbr0 with the default route: add of
+#                              either refused with the config unchanged, bind leaves the PV on nvme
 # Every image with a config, in every row: the early-vfio binary in it is static (file -L) where
 # make install put it; the package's binary is dynamic and runs chrooted into its image; and
 # every module `modprobe -d TREE -S KVER --show-depends vfio-pci` lists for that tree's kernel is
@@ -92,6 +97,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/rows-workflow.sh"
 # shellcheck source=tests/vm/rows-sriov.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
 . "$here/rows-sriov.sh"
+# shellcheck source=tests/vm/rows-host-in-use.sh disable=SC1091 # followed with shellcheck -x (make check-lint)
+. "$here/rows-host-in-use.sh"
 scen=$here/scenarios
 
 # --- results: per assertion, per scenario, per row -----------------------------------------------
@@ -197,7 +204,7 @@ if [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 vm_check_tools 0 || { fail "host tools for the VM test are installed"; finish; }
 
-want_rows=${EVFIO_VM_ROWS:-bookworm trixie dracut sriov}
+want_rows=${EVFIO_VM_ROWS:-bookworm trixie dracut sriov host-in-use}
 want_row() { case " $want_rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 t_start=$(vm_now)
@@ -942,6 +949,7 @@ want_row group && ! want_row bookworm && rows_group
 want_row trixie && rows_trixie
 want_row dracut && rows_dracut
 want_row sriov && rows_sriov
+want_row host-in-use && rows_host_in_use
 
 vm_log "timings: total $(($(vm_now) - t_start)) s"
 finish
