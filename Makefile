@@ -41,7 +41,7 @@ COMPILE   = $(CC) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(EVFIO_CFLAGS) $(CFLAGS)
 
 LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
-             src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
+             src/nvme.c src/identify.c src/moving.c src/bind.c src/commands.c src/boot.c \
              src/output.c src/initramfs.c src/inventory.c src/list.c \
              src/confedit.c src/add.c src/apply.c src/pve.c src/esp.c src/sriov-conf.c src/sriov.c
 SRC       := $(LIB_SRC) src/main.c

@@ -752,10 +752,20 @@ int evfio_nvme_identify_vfio(struct evfio_vfio *v, unsigned int timeout_ms,
 int evfio_nvme_identify_sysfs(const struct evfio_sysfs *fs, const char *bdf,
 			      struct evfio_ident *id);
 
+/* ---- moving.c: the moves in progress (a killed run's, given back) ---- */
+
+#define EVFIO_MOVING_FILE "run/early-vfio/moving"
+/* Replace the list with text ("BDF\tDRIVER\n" lines); "" removes it. */
+int evfio_moving_save(struct evfio_ctx *c, const char *text);
+/* Give back what an earlier, killed run listed and l does not select
+ * (l NULL: everything listed); then the list is removed. */
+void evfio_moving_recover(struct evfio_ctx *c, struct evfio_devlist *l);
+
 /* ---- identify.c ----------------------------------------------------- */
 
 #define EVFIO_ID_RECORD_DIR "run/early-vfio"
 #define EVFIO_ID_RECORD_FILE "run/early-vfio/nvme-ids"
+
 #define EVFIO_ID_PARALLEL 8	/* controllers asked at once */
 
 /* Read the serial and model of NVMe controllers that vfio-pci holds,

@@ -211,6 +211,32 @@ static struct moved *moved_of(struct run *r, const struct evfio_dev *d)
 	return NULL;
 }
 
+/* The moves in progress, for the run after this one if it is killed
+ * (moving.c): what was moved only to be read and not settled yet, and the
+ * n_next devices about to be moved.  Written before each batch of moves
+ * and after the give-backs. */
+static void save_moving(struct run *r, struct evfio_dev *const *next, size_t n_next)
+{
+	struct evfio_ctx *c = r->c;
+	size_t cap = (r->n_moved + n_next) * (EVFIO_BDF_LEN + EVFIO_NAME_MAX + 2) + 1;
+	size_t len = 0;
+	char *text = malloc(cap);
+
+	if (!text)
+		return;
+	text[0] = '\0';
+	for (size_t i = 0; i < r->n_moved; i++)
+		if (!r->moved[i].kept)
+			len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n",
+						r->moved[i].d->bdf, r->moved[i].from);
+	for (size_t i = 0; i < n_next; i++)
+		if (strcmp(next[i]->driver, c->cfg.driver) && !moved_of(r, next[i]))
+			len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n",
+						next[i]->bdf, next[i]->driver);
+	evfio_moving_save(c, text);
+	free(text);
+}
+
 static void tally(struct run *r, enum evfio_result res)
 {
 	r->n_sel++;
@@ -281,6 +307,8 @@ static void identify_through_vfio(struct run *r, struct evfio_dev **cand,
 
 	if (!ask)
 		return;
+	if (n)
+		save_moving(r, cand, n);	/* before the first move */
 	for (size_t i = 0; i < n; i++) {
 		struct evfio_dev *d = cand[i];
 		struct evfio_move m;
@@ -303,6 +331,8 @@ static void identify_through_vfio(struct run *r, struct evfio_dev **cand,
 				via_driver[(*n_driver)++] = d;
 		}
 	}
+	if (n)
+		save_moving(r, NULL, 0);	/* what was moved */
 	evfio_identify_vfio(c, ask, n_ask, EVFIO_MOVE_RESERVE_MS);
 	for (size_t i = 0; i < n_ask; i++) {
 		struct evfio_dev *d = ask[i];
@@ -548,6 +578,8 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 	load_protections(c);
 	c->enforce_record = true;
 	evfio_safety_review(c, &l, false);
+	/* first, what a killed run left on the target */
+	evfio_moving_recover(c, &l);
 	for (size_t i = 0; i < l.n; i++)
 		cands |= evfio_needs_identity(c, &l.devs[i]);
 	if (to_move(c, &l) && evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver,
@@ -573,6 +605,8 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 	for (size_t i = 0; i < r.n_moved; i++)
 		if (!r.moved[i].kept)
 			give_back(&r, &r.moved[i]);
+	if (r.n_moved)
+		evfio_moving_save(c, "");	/* every move settled */
 	if (cands && !c->dry_run) {
 		evfio_identify_record(c, &l);
 		evfio_identify_warn_unmatched(c, &l, unread);
@@ -940,6 +974,8 @@ int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o)
 		free(addrs);
 		return EVFIO_EXIT_FAILURE;
 	}
+	/* what a killed bind left on the target goes back where it was */
+	evfio_moving_recover(c, NULL);
 	for (size_t i = 0; i < l.n; i++) {
 		struct evfio_dev *d = &l.devs[i];
 		char who[64];
