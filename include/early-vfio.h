@@ -607,6 +607,10 @@ enum evfio_result evfio_move_to_target(struct evfio_ctx *c, struct evfio_dev *d,
  * nothing took it and to is a driver, bind it there.  Runs whatever the
  * deadline says (it restores).  0, or -errno of the step that failed. */
 int evfio_move_back(struct evfio_ctx *c, struct evfio_dev *d, const char *to);
+/* Set driver_override to the target on a device no driver holds, without
+ * probing it: no other driver may take it (nvme's driver_attach when its
+ * module is loaded).  -EBUSY when a driver holds it. */
+int evfio_hold_for_target(struct evfio_ctx *c, struct evfio_dev *d);
 /* Bind one selected device and log the outcome.  moved_from: the device
  * was moved to the target before (to read its serial) from that driver
  * ("" for none); NULL otherwise. */
