@@ -205,6 +205,7 @@ install: $(INSTALL_BIN)
 	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/hook $(DESTDIR)$(ITDIR)/hooks/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/init-top $(DESTDIR)$(ITDIR)/scripts/init-top/early-vfio
+	install -D -m 0755 hooks/initramfs-tools/post-update $(DESTDIR)$(SYSCONFDIR)/initramfs/post-update.d/early-vfio
 	install -D -m 0644 hooks/early-vfio-build.sh $(DESTDIR)$(PREFIX)/share/early-vfio/early-vfio-build.sh
 	install -D -m 0755 hooks/dracut/90early-vfio/module-setup.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/module-setup.sh
 	install -D -m 0755 hooks/dracut/90early-vfio/early-vfio.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/early-vfio.sh

@@ -464,6 +464,7 @@ int evfio_block_pci(const struct evfio_sysfs *fs, struct evfio_log *log,
 
 #define EVFIO_RECORD_FILE "etc/early-vfio.record"	/* in the image */
 #define EVFIO_RECORD_HOST "var/lib/early-vfio/record"	/* the last one built */
+#define EVFIO_RECORD_STAGED "var/lib/early-vfio/record.new"	/* the hook's, before the build ends */
 
 /* Who a device is, as far as sysfs and its config space tell. */
 struct evfio_identity {
