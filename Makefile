@@ -41,7 +41,7 @@ COMPILE   = $(CC) $(EVFIO_CPPFLAGS) $(CPPFLAGS) $(EVFIO_CFLAGS) $(CFLAGS)
 
 LIB_SRC   := src/sysfs.c src/clock.c src/log.c src/selector.c src/config.c \
              src/pci.c src/modules.c src/protect.c src/record.c src/safety.c src/vfio.c \
-             src/nvme.c src/identify.c src/bind.c src/commands.c src/boot.c \
+             src/nvme.c src/identify.c src/moving.c src/bind.c src/commands.c src/boot.c \
              src/output.c src/initramfs.c src/inventory.c src/list.c \
              src/confedit.c src/add.c src/apply.c src/pve.c src/esp.c src/sriov-conf.c src/sriov.c
 SRC       := $(LIB_SRC) src/main.c
@@ -205,6 +205,7 @@ install: $(INSTALL_BIN)
 	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/hook $(DESTDIR)$(ITDIR)/hooks/early-vfio
 	install -D -m 0755 hooks/initramfs-tools/init-top $(DESTDIR)$(ITDIR)/scripts/init-top/early-vfio
+	install -D -m 0755 hooks/initramfs-tools/post-update $(DESTDIR)$(SYSCONFDIR)/initramfs/post-update.d/early-vfio
 	install -D -m 0644 hooks/early-vfio-build.sh $(DESTDIR)$(PREFIX)/share/early-vfio/early-vfio-build.sh
 	install -D -m 0755 hooks/dracut/90early-vfio/module-setup.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/module-setup.sh
 	install -D -m 0755 hooks/dracut/90early-vfio/early-vfio.sh $(DESTDIR)$(DRACUTDIR)/90early-vfio/early-vfio.sh

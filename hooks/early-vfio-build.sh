@@ -14,8 +14,10 @@
 #                             the image, 1 = refuse to build the image (the reason printed), 3 =
 #                             nothing to bind. On 1 and 3 the copy is removed again.
 #   evfio_build_record DIR    write the record (what the system needs, who each selected device
-#                             is) into DIR/etc/early-vfio.record, a copy in /var/lib/early-vfio;
-#                             1 = refuse to build the image without it
+#                             is) into DIR/etc/early-vfio.record, a copy staged as
+#                             $EVFIO_STATE_DIR/record.new; 1 = refuse to build the image without it
+#   evfio_build_promote       after the image was built: the staged copy becomes the host's
+#                             record ($EVFIO_STATE_DIR/record, which check and status read)
 #
 # Messages go through evfio_build_msg LEVEL TEXT... (LEVEL: E, W or I), which prints
 # "LEVEL: early-vfio: TEXT" on stderr as initramfs-tools' own hooks do; a generator with its own
@@ -26,6 +28,8 @@
 
 EVFIO_BIN=${EVFIO_BIN:-/usr/sbin/early-vfio}
 EVFIO_CONF=${EVFIO_CONF:-/etc/early-vfio.conf}
+# where the host's copy of the record of the last image built is kept (check and status read it)
+EVFIO_STATE_DIR=${EVFIO_STATE_DIR:-/var/lib/early-vfio}
 # "yes" when the image is built in a chroot (set by evfio_build_decide; kept when this file is
 # sourced again, as dracut sources its module-setup.sh before each of check() and install())
 EVFIO_CHROOT=${EVFIO_CHROOT:-no}
@@ -127,8 +131,23 @@ evfio_build_record()
 			"an image without it"
 		return 1
 	fi
-	if ! { mkdir -p /var/lib/early-vfio && cp "$1/etc/early-vfio.record" /var/lib/early-vfio/record; }; then
-		evfio_build_msg W "could not keep a copy of the record in /var/lib/early-vfio"
+	# The copy is staged (record.new) and becomes the host's record only once the image is
+	# built: evfio_build_promote, from initramfs-tools' post-update.d and from "early-vfio apply"
+	# (dracut has no hook after a successful build). A build that fails later leaves the host's
+	# record as it was.
+	if ! { mkdir -p "$EVFIO_STATE_DIR" &&
+		cp "$1/etc/early-vfio.record" "$EVFIO_STATE_DIR/record.new"; }; then
+		evfio_build_msg W "could not keep a copy of the record in $EVFIO_STATE_DIR"
+	fi
+	return 0
+}
+
+evfio_build_promote()
+{
+	[ -e "$EVFIO_STATE_DIR/record.new" ] || return 0
+	if ! mv -f "$EVFIO_STATE_DIR/record.new" "$EVFIO_STATE_DIR/record"; then
+		evfio_build_msg W "could not update $EVFIO_STATE_DIR/record (check and status compare" \
+			"with the record of an older image)"
 	fi
 	return 0
 }

@@ -464,6 +464,7 @@ int evfio_block_pci(const struct evfio_sysfs *fs, struct evfio_log *log,
 
 #define EVFIO_RECORD_FILE "etc/early-vfio.record"	/* in the image */
 #define EVFIO_RECORD_HOST "var/lib/early-vfio/record"	/* the last one built */
+#define EVFIO_RECORD_STAGED "var/lib/early-vfio/record.new"	/* the hook's, before the build ends */
 
 /* Who a device is, as far as sysfs and its config space tell. */
 struct evfio_identity {
@@ -607,6 +608,10 @@ enum evfio_result evfio_move_to_target(struct evfio_ctx *c, struct evfio_dev *d,
  * nothing took it and to is a driver, bind it there.  Runs whatever the
  * deadline says (it restores).  0, or -errno of the step that failed. */
 int evfio_move_back(struct evfio_ctx *c, struct evfio_dev *d, const char *to);
+/* Set driver_override to the target on a device no driver holds, without
+ * probing it: no other driver may take it (nvme's driver_attach when its
+ * module is loaded).  -EBUSY when a driver holds it. */
+int evfio_hold_for_target(struct evfio_ctx *c, struct evfio_dev *d);
 /* Bind one selected device and log the outcome.  moved_from: the device
  * was moved to the target before (to read its serial) from that driver
  * ("" for none); NULL otherwise. */
@@ -752,10 +757,20 @@ int evfio_nvme_identify_vfio(struct evfio_vfio *v, unsigned int timeout_ms,
 int evfio_nvme_identify_sysfs(const struct evfio_sysfs *fs, const char *bdf,
 			      struct evfio_ident *id);
 
+/* ---- moving.c: the moves in progress (a killed run's, given back) ---- */
+
+#define EVFIO_MOVING_FILE "run/early-vfio/moving"
+/* Replace the list with text ("BDF\tDRIVER\n" lines); "" removes it. */
+int evfio_moving_save(struct evfio_ctx *c, const char *text);
+/* Give back what an earlier, killed run listed and l does not select
+ * (l NULL: everything listed); then the list is removed. */
+void evfio_moving_recover(struct evfio_ctx *c, struct evfio_devlist *l);
+
 /* ---- identify.c ----------------------------------------------------- */
 
 #define EVFIO_ID_RECORD_DIR "run/early-vfio"
 #define EVFIO_ID_RECORD_FILE "run/early-vfio/nvme-ids"
+
 #define EVFIO_ID_PARALLEL 8	/* controllers asked at once */
 
 /* Read the serial and model of NVMe controllers that vfio-pci holds,

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -163,6 +164,25 @@ static int config_for_hooks(struct evfio_ctx *c, const char *config, bool dry)
 	return 0;
 }
 
+/* The hooks stage the host's copy of the record (EVFIO_RECORD_STAGED); it
+ * becomes the host's record (what check and status compare with) only when
+ * the generator succeeded: dracut has no hook after a build, and
+ * initramfs-tools' post-update.d has done it already.  After a failure the
+ * staged copy is dropped, the host's record stays the last good image's. */
+static void promote_record(struct evfio_ctx *c, bool built)
+{
+	if (!evfio_sysfs_exists(&c->fs, EVFIO_RECORD_STAGED))
+		return;
+	if (!built) {
+		if (unlinkat(c->fs.rootfd, EVFIO_RECORD_STAGED, 0) < 0)
+			ev_dbg(&c->log, "/%s: %s", EVFIO_RECORD_STAGED, strerror(errno));
+		return;
+	}
+	if (renameat(c->fs.rootfd, EVFIO_RECORD_STAGED, c->fs.rootfd, EVFIO_RECORD_HOST) < 0)
+		ev_warn(&c->log, "apply: /%s: %s: check and status compare with an older "
+			"image's record", EVFIO_RECORD_HOST, strerror(errno));
+}
+
 static int rebuild_step(struct evfio_ctx *c, const char *config, bool dry)
 {
 	static const char *const uit[] = { "update-initramfs", "-u", "-k", "all", NULL };
@@ -194,6 +214,7 @@ static int rebuild_step(struct evfio_ctx *c, const char *config, bool dry)
 		return 0;
 	}
 	r = run(c, argv);
+	promote_record(c, r == 0);
 	if (r) {
 		ev_err(&c->log, "apply: %s failed (%s %d): the messages above say why; the "
 		       "images it did not rebuild are as they were", argv[0],

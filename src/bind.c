@@ -201,6 +201,19 @@ static void id_note(const struct evfio_dev *d, char *buf, size_t size)
 			 evfio_id_src_text(d->id_src));
 }
 
+int evfio_hold_for_target(struct evfio_ctx *c, struct evfio_dev *d)
+{
+	int r = refresh(c, d);
+
+	if (r)
+		return r;
+	if (d->driver[0])
+		return -EBUSY;	/* never unbound here */
+	if (is_target(c, d->override))
+		return 0;
+	return write_attr(c, d, "driver_override", c->cfg.driver);
+}
+
 void evfio_leave_refused(struct evfio_ctx *c, struct evfio_dev *d)
 {
 	if (c->dry_run || refresh(c, d) < 0)

@@ -187,6 +187,7 @@ struct run {
 	bool *done;		/* per device: a bind pass handled it */
 	struct moved *moved;
 	size_t n_moved;
+	bool *held;		/* per device: kept from nvme by its override */
 	size_t n_sel, n_ok, n_already, n_fail;
 };
 
@@ -209,6 +210,32 @@ static struct moved *moved_of(struct run *r, const struct evfio_dev *d)
 		if (r->moved[i].d == d)
 			return &r->moved[i];
 	return NULL;
+}
+
+/* The moves in progress, for the run after this one if it is killed
+ * (moving.c): what was moved only to be read and not settled yet, and the
+ * n_next devices about to be moved.  Written before each batch of moves
+ * and after the give-backs. */
+static void save_moving(struct run *r, struct evfio_dev *const *next, size_t n_next)
+{
+	struct evfio_ctx *c = r->c;
+	size_t cap = (r->n_moved + n_next) * (EVFIO_BDF_LEN + EVFIO_NAME_MAX + 2) + 1;
+	size_t len = 0;
+	char *text = malloc(cap);
+
+	if (!text)
+		return;
+	text[0] = '\0';
+	for (size_t i = 0; i < r->n_moved; i++)
+		if (!r->moved[i].kept)
+			len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n",
+						r->moved[i].d->bdf, r->moved[i].from);
+	for (size_t i = 0; i < n_next; i++)
+		if (strcmp(next[i]->driver, c->cfg.driver) && !moved_of(r, next[i]))
+			len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n",
+						next[i]->bdf, next[i]->driver);
+	evfio_moving_save(c, text);
+	free(text);
 }
 
 static void tally(struct run *r, enum evfio_result res)
@@ -281,6 +308,8 @@ static void identify_through_vfio(struct run *r, struct evfio_dev **cand,
 
 	if (!ask)
 		return;
+	if (n)
+		save_moving(r, cand, n);	/* before the first move */
 	for (size_t i = 0; i < n; i++) {
 		struct evfio_dev *d = cand[i];
 		struct evfio_move m;
@@ -303,6 +332,8 @@ static void identify_through_vfio(struct run *r, struct evfio_dev **cand,
 				via_driver[(*n_driver)++] = d;
 		}
 	}
+	if (n)
+		save_moving(r, NULL, 0);	/* what was moved */
 	evfio_identify_vfio(c, ask, n_ask, EVFIO_MOVE_RESERVE_MS);
 	for (size_t i = 0; i < n_ask; i++) {
 		struct evfio_dev *d = ask[i];
@@ -325,9 +356,67 @@ static void identify_through_vfio(struct run *r, struct evfio_dev **cand,
 	free(ask);
 }
 
+/* Another device of d's IOMMU group that is, or may be, meant for a VM:
+ * selected, or a candidate.  NULL when there is none. */
+static const struct evfio_dev *vm_group_peer(const struct run *r,
+					     const struct evfio_dev *d)
+{
+	for (size_t i = 0; d->iommu_group >= 0 && i < r->l->n; i++) {
+		const struct evfio_dev *o = &r->l->devs[i];
+
+		if (o != d && o->iommu_group == d->iommu_group && o->section)
+			return o;
+	}
+	return NULL;
+}
+
+/* Before nvme is loaded (the kernel then gives it every NVMe controller
+ * no driver holds): every such device that is, or may be, meant for a VM
+ * and is not to be read by nvme gets the target's driver_override, so
+ * that nvme cannot probe it.  Pass 2 binds the selected ones; the end of
+ * the run clears it on the others. */
+static void hold_from_nvme(struct run *r, struct evfio_dev *const *list, size_t n)
+{
+	struct evfio_ctx *c = r->c;
+	struct evfio_dev **hold = calloc(r->l->n ? r->l->n : 1, sizeof(*hold));
+	size_t n_hold = 0;
+
+	if (!hold)
+		return;
+	for (size_t i = 0; i < r->l->n; i++) {
+		struct evfio_dev *o = &r->l->devs[i];
+		bool asked = false;
+
+		for (size_t j = 0; j < n && !asked; j++)
+			asked = list[j] == o;
+		if (!asked && o->section && !o->driver[0] && evfio_is_nvme(&o->id) &&
+		    !evfio_safety_refusal(o))
+			hold[n_hold++] = o;
+	}
+	if (n_hold)
+		save_moving(r, hold, n_hold);	/* a killed run's are given back */
+	for (size_t i = 0; i < n_hold; i++) {
+		char label[64];
+		int e = evfio_hold_for_target(c, hold[i]);
+
+		evfio_dev_label(hold[i], label, sizeof(label));
+		r->held[hold[i] - r->l->devs] = true;
+		if (e)
+			ev_warn(&c->log, "%s: cannot keep it from the nvme driver: %s",
+				label, strerror(-e));
+		else
+			ev_dbg(&c->log, "%s: kept from the nvme driver (driver_override "
+			       "%s) while nvme reads serials", label, c->cfg.driver);
+	}
+	free(hold);
+}
+
 /* Ask candidates through the nvme driver: load it (the kernel then gives
  * it every unbound NVMe controller), let it take the ones it did not, read
- * them side by side. */
+ * them side by side.  A candidate no driver holds is not given to nvme
+ * when its IOMMU group holds another device that is selected or a
+ * candidate: nvme would probe a drive that is, or may be, meant for a VM,
+ * and the group could not go to a VM whole. */
 static void identify_through_driver(struct run *r, struct evfio_dev **list,
 				    size_t n)
 {
@@ -335,8 +424,29 @@ static void identify_through_driver(struct run *r, struct evfio_dev **list,
 	size_t k = 0;
 	int err;
 
+	for (size_t i = 0; i < n; i++) {
+		struct evfio_dev *d = list[i];
+		const struct evfio_dev *o;
+
+		if (evfio_dev_refresh(&c->fs, d) == 0 && !d->driver[0] &&
+		    (o = vm_group_peer(r, d))) {
+			size_t len = strlen(d->id_error);
+
+			snprintf(d->id_error + len, sizeof(d->id_error) - len,
+				 "%sfrom the nvme driver: not asked: IOMMU group %d also "
+				 "holds %s, %s meant for a VM, and nvme must probe "
+				 "neither (only VFIO can read it here)", len ? "; " : "",
+				 d->iommu_group, o->bdf, evfio_needs_identity(c, o) ?
+				 "a serial candidate that may be" : "selected and");
+			continue;
+		}
+		list[k++] = d;
+	}
+	n = k;
+	k = 0;
 	if (!n)
 		return;
+	hold_from_nvme(r, list, n);
 	err = evfio_modules_load_driver(c->mods, &c->fs, "nvme", false);
 	for (size_t i = 0; i < n; i++) {
 		struct evfio_dev *d = list[i];
@@ -377,8 +487,9 @@ static size_t identify(struct run *r)
 	bool *cand;
 
 	r->moved = calloc(l->n, sizeof(*r->moved));
+	r->held = calloc(l->n, sizeof(*r->held));
 	cand = calloc(l->n, sizeof(*cand));
-	if (!vfio || !driver || !r->moved || !cand) {
+	if (!vfio || !driver || !r->moved || !r->held || !cand) {
 		free(vfio);
 		free(driver);
 		free(cand);
@@ -548,6 +659,8 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 	load_protections(c);
 	c->enforce_record = true;
 	evfio_safety_review(c, &l, false);
+	/* first, what a killed run left on the target */
+	evfio_moving_recover(c, &l);
 	for (size_t i = 0; i < l.n; i++)
 		cands |= evfio_needs_identity(c, &l.devs[i]);
 	if (to_move(c, &l) && evfio_modules_load_driver(c->mods, &c->fs, c->cfg.driver,
@@ -573,6 +686,12 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 	for (size_t i = 0; i < r.n_moved; i++)
 		if (!r.moved[i].kept)
 			give_back(&r, &r.moved[i]);
+	/* what was kept from nvme and is not bound: its override cleared */
+	for (size_t i = 0; r.held && i < l.n; i++)
+		if (r.held[i])
+			evfio_leave_refused(c, &l.devs[i]);
+	if (r.n_moved || r.held)
+		evfio_moving_save(c, "");	/* every move settled */
 	if (cands && !c->dry_run) {
 		evfio_identify_record(c, &l);
 		evfio_identify_warn_unmatched(c, &l, unread);
@@ -581,6 +700,7 @@ int evfio_cmd_bind(struct evfio_ctx *c, struct evfio_opts *o)
 
 	ret = summary(&r, unread);
 	free(r.moved);
+	free(r.held);
 	free(r.done);
 	evfio_devlist_free(&l);
 	return ret;
@@ -940,6 +1060,8 @@ int evfio_cmd_release(struct evfio_ctx *c, struct evfio_opts *o)
 		free(addrs);
 		return EVFIO_EXIT_FAILURE;
 	}
+	/* what a killed bind left on the target goes back where it was */
+	evfio_moving_recover(c, NULL);
 	for (size_t i = 0; i < l.n; i++) {
 		struct evfio_dev *d = &l.devs[i];
 		char who[64];

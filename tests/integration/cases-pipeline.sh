@@ -50,6 +50,56 @@ c_nvme_load_takes_addressed_drive() {
 	want_no_stray_override 0000:04:00.0 0000:05:00.0
 }
 
+# Issue 26 item 7: the nvme fallback never probes a drive that is (or may be) meant for a VM.
+# Two serial candidates in one IOMMU group: whichever the serial picks, the other would stay on
+# nvme in the VM's group, and the picked one was probed by nvme first.  Neither is given to nvme:
+# both stay unread and unbound, no override left, the group named
+c_fallback_two_candidates_one_group() {
+	fx
+	fs_dev "$T" 0000:00:1f.2
+	fs_dev "$T" 0000:03:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver nvme --unbound --group 7
+	fs_dev "$T" 0000:04:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver nvme --unbound --group 7
+	fs_nvme "$T" 0000:03:00.0 SN-A
+	fs_nvme "$T" 0000:04:00.0 SN-B
+	fs_module "$T" nvme
+	conf '[drive]' 'serial = SN-B'
+	ev bind
+	want_rc 64
+	want_no_log 'nvme 0000:03:00.0'
+	want_no_log 'nvme 0000:04:00.0'
+	want_no_log 'bound to nvme'
+	want_driver 0000:03:00.0 none
+	want_driver 0000:04:00.0 none
+	want_no_stray_override
+	want_err_line '0000:04:00.0' 'cannot read its serial number, not bound (drive)' 'IOMMU group 7' '0000:03:00.0'
+}
+
+# An address-selected drive shares its IOMMU group with a serial candidate (so it waits for the
+# candidates' reading), and another candidate elsewhere needs the nvme driver: loading nvme must
+# not give it the address-selected drive (nor the candidate of its group); that one is still bound
+c_fallback_addressed_drive_shares_candidate_group() {
+	fx
+	fs_dev "$T" 0000:00:1f.2
+	fs_dev "$T" 0000:03:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver nvme --unbound --group 8
+	fs_dev "$T" 0000:04:00.0 --ids 1b36:0010 --subsys 1af4:1100 --class 010802 --driver nvme --unbound --group 9
+	fs_dev "$T" 0000:05:00.0 --ids 144d:a808 --subsys 144d:a801 --class 010802 --driver nvme --unbound --group 8
+	fs_nvme "$T" 0000:03:00.0 SN-A
+	fs_nvme "$T" 0000:04:00.0 SN-B
+	fs_nvme "$T" 0000:05:00.0 SN-C
+	fs_module "$T" nvme
+	conf '[drive]' 'ids = 1b36:0010' 'serial = SN-B' '' '[vmdisk]' 'address = 0000:05:00.0'
+	ev bind
+	want_rc 64
+	want_log 'module nvme loaded'
+	want_no_log 'nvme 0000:05:00.0'
+	want_no_log 'nvme 0000:03:00.0'
+	want_target 0000:05:00.0
+	want_target 0000:04:00.0
+	want_driver 0000:03:00.0 none
+	want_no_stray_override 0000:04:00.0 0000:05:00.0
+	want_err_line '0000:03:00.0' 'IOMMU group 8' '0000:05:00.0'
+}
+
 # Defect 2: the time limit runs out while candidates are being identified. Whatever was moved to
 # read a serial goes back; nothing keeps an override it was not selected for.
 c_deadline_during_identify() {
@@ -127,6 +177,8 @@ c_driver_changed_after_scan() {
 	want_no_stray_override 0000:03:00.0 0000:04:00.0
 }
 
+t "item 7: two serial candidates in one IOMMU group: nvme probes neither, both unread, no override" c_fallback_two_candidates_one_group
+t "item 7: an address-selected drive sharing a candidate's group is never given to nvme when it loads" c_fallback_addressed_drive_shares_candidate_group
 t "pipeline: loading nvme for a serial read does not keep a drive a section takes by address" c_nvme_load_takes_addressed_drive
 t "pipeline: the time limit during identification leaves nothing moved and no stray override" c_deadline_during_identify
 t "pipeline: the time limit while nvme never becomes live: exit non-zero, no stray override" c_deadline_waiting_for_nvme

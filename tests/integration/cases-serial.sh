@@ -164,6 +164,64 @@ c_serial_signal_mid_identify() {
 	done
 }
 
+# SIGKILL mid-identify (no handler can run): both twins are left on vfio-pci with driver_override
+# set, listed in run/early-vfio/moving.  The next bind gives them back first, says so, and then
+# binds only the one the config selects
+c_serial_killed_run_given_back() {
+	local pid
+	fx
+	nvme_twins boot
+	conf '[drive-b]' 'serial = SN-B'
+	env FAKE_VFIO_SLOW=20 FAKE_SYSROOT="$T" LD_PRELOAD="$SHIM" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		"$BIN" --sysroot "$T" --config "$CONF" --timeout 25 bind >"$T/.out" 2>"$T/.err" &
+	pid=$!
+	for _ in $(seq 200); do
+		grep -qF 'open dev/vfio/vfio: slow' "$T/fakekernel.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	{ wait "$pid"; } 2>/dev/null
+	want_target 0000:03:00.0
+	want_target 0000:04:00.0
+	[ -s "$T/run/early-vfio/moving" ] || fail "no run/early-vfio/moving left by the killed run"
+	ev bind
+	want_rc 0
+	want_host 0000:03:00.0 nvme
+	want_target 0000:04:00.0
+	want_err_line '0000:03:00.0' 'left on vfio-pci by an earlier run that was killed' 'given back'
+	[ -e "$T/run/early-vfio/moving" ] && fail "run/early-vfio/moving still there after the run"
+	return 0
+}
+
+# The list as a killed run leaves it, prepared by hand: a device it lists that the config does not
+# select (not even a candidate) is given back to the driver it was on; one the config selects by
+# address stays; release gives back what it lists too
+c_killed_run_list_by_hand() {
+	fx
+	fs_dev "$T" 0000:00:1f.2
+	fs_dev "$T" 0000:03:00.0 --ids 1b36:0010 --class 010802 --driver nvme --bound-to vfio-pci --override vfio-pci
+	fs_dev "$T" 0000:05:00.0 --bound-to vfio-pci --override vfio-pci
+	mkdir -p "$T/run/early-vfio"
+	printf '0000:03:00.0\tnvme\n0000:05:00.0\tahci\n' >"$T/run/early-vfio/moving"
+	conf '[disk]' 'address = 05:00.0'
+	ev bind
+	want_rc 0
+	want_host 0000:03:00.0 nvme
+	want_target 0000:05:00.0
+	want_err_line '0000:03:00.0' 'earlier run' 'given back (nvme)'
+	[ -e "$T/run/early-vfio/moving" ] && fail "run/early-vfio/moving still there after bind"
+	# release gives back what the list names as well as what it is asked to
+	fs_dev "$T" 0000:06:00.0 --bound-to vfio-pci --override vfio-pci
+	printf '0000:06:00.0\tahci\n' >"$T/run/early-vfio/moving"
+	ev release 05:00.0
+	want_rc 0
+	want_host 0000:06:00.0 ahci
+	want_host 0000:05:00.0 ahci
+	[ -e "$T/run/early-vfio/moving" ] && fail "run/early-vfio/moving still there after release"
+	return 0
+}
+
 # A drive already on vfio-pci (a VM may be about to use it): status, check, record, add and
 # bind --dry-run never open /dev/vfio to identify it; they use what the boot read
 # (run/early-vfio/nvme-ids), else the record of the last image, else say it is unknown
@@ -356,6 +414,8 @@ t "a serial that matches nothing: warning, nothing bound, every candidate back o
 t "model alone selects the drives of that model" c_model_alone_selects
 t "a controller that never becomes live: not bound, exit 64, left on nvme with no override" c_serial_controller_never_live
 t "serial: SIGTERM, SIGINT or SIGHUP mid-identify: every drive given back, no driver_override left, the signal named" c_serial_signal_mid_identify
+t "serial: SIGKILL mid-identify leaves drives on vfio-pci; the next bind gives them back first and binds only the selected" c_serial_killed_run_given_back
+t "run/early-vfio/moving as a killed run leaves it: bind gives back the unselected, keeps the selected; release gives back" c_killed_run_list_by_hand
 t "serial: status, check, record, add, bind --dry-run never open /dev/vfio for a drive on vfio-pci: the boot's reading or the record" c_serial_no_live_identify_off_boot
 t "four NVMe candidates with a 1 s ready delay are read side by side: under 2 s, not 4" c_serial_candidates_side_by_side
 t "a protected NVMe drive is not moved, even to read its serial" c_serial_protected_candidate_untouched

@@ -534,22 +534,34 @@ for m in "$FAKE_SYSROOT"/lib/modules/*; do
 	mkdir -p "$d/usr/sbin" "$d/etc" "$d/scripts/init-top" "$d/$k"
 	cp "$WF_BIN" "$d/usr/sbin/early-vfio"
 	cp "$WF_CONF" "$d/etc/early-vfio.conf"
-	# the record, as the hook writes it
-	"$WF_BIN" --sysroot "$FAKE_SYSROOT" -c "$WF_CONF" record >"$d/etc/early-vfio.record" || exit 1
+	# the record and the host's copy, as the hook writes them (the shared hook library itself)
+	(EVFIO_BIN=$FAKE_SYSROOT/bin/early-vfio-root EVFIO_STATE_DIR=$FAKE_SYSROOT/var/lib/early-vfio
+	 . "$WF_HOOKS/early-vfio-build.sh" && evfio_build_record "$d") || exit 1
+	# a generator that fails after the hooks ran (compression, a full /boot)
+	[ -n "${FAKE_GEN_FAIL_LATE:-}" ] && { echo "E: fake failure after the hooks" >&2; rm -rf "$d"; exit 1; }
 	printf '#!/bin/sh\n' >"$d/scripts/init-top/early-vfio"
 	printf '/scripts/init-top/early-vfio "$@"\n/scripts/init-top/udev "$@"\n' >"$d/scripts/init-top/ORDER"
 	printf 'module' >"$d/$k/vfio-pci.ko"
 	(cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$FAKE_SYSROOT/boot/initrd.img-$v"
 	rm -rf "$d"
+	# initramfs-tools runs /etc/initramfs/post-update.d/* after each image it built
+	if [ "$(basename "$0")" = update-initramfs ] && [ -x "$WF_HOOKS/initramfs-tools/post-update" ]; then
+		EVFIO_BUILD_LIB=$WF_HOOKS/early-vfio-build.sh EVFIO_STATE_DIR=$FAKE_SYSROOT/var/lib/early-vfio \
+			"$WF_HOOKS/initramfs-tools/post-update" "$v" "$FAKE_SYSROOT/boot/initrd.img-$v" || exit 1
+	fi
 done
 EOF
+	# the hooks' early-vfio, on this sysroot
+	# shellcheck disable=SC2016 # expanded by the wrapper, not here
+	printf '#!/bin/sh\nexec "$WF_BIN" --sysroot "$FAKE_SYSROOT" "$@"\n' >"$T/bin/early-vfio-root"
+	chmod 0755 "$T/bin/early-vfio-root"
 	chmod 0755 "$T/bin/fake-generator"
 	ln -s fake-generator "$T/bin/update-initramfs"
 	# shellcheck disable=SC2016 # expanded by the fake, not here
 	printf '#!/bin/sh\necho "proxmox-boot-tool $*" >>"$FAKE_SYSROOT/gen.log"\n' >"$T/bin/fake-pbt"
 	chmod 0755 "$T/bin/fake-pbt"
 	# no /usr/sbin: the host's own update-initramfs must never run
-	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$CONF")
+	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$CONF" WF_HOOKS="$HERE/../../hooks")
 }
 
 # apply -c FILE: the file checked is the file the images get (EVFIO_CONF for the hooks), and the one
@@ -561,7 +573,7 @@ c_wf_apply_config_file() {
 	conf '[twin]' 'address = 01:00.0'
 	printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on"\nGRUB_CMDLINE_LINUX=""\n' >"$T/etc/default/grub"
 	# shellcheck disable=SC2034 # read by ev in run.sh
-	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$T/etc/early-vfio.conf")
+	FAKE_ENV=(PATH="$T/bin:/usr/bin:/bin" WF_BIN="$BIN" WF_CONF="$T/etc/early-vfio.conf" WF_HOOKS="$HERE/../../hooks")
 	printf '# the one in /etc: selects nothing\n' >"$T/etc/early-vfio.conf"
 	ev apply
 	want_rc 0
@@ -666,6 +678,45 @@ c_wf_apply_stops() {
 	want_err 'update-initramfs failed'
 	grep -q proxmox-boot-tool "$T/gen.log" && fail "proxmox-boot-tool ran after the rebuild failed"
 	grep -q 'image is' "$T/.out" && fail "images were checked after the rebuild failed"
+}
+
+# Issue 26 item 8: the host's copy of the record (var/lib/early-vfio/record, which check and status
+# compare with) changes only once the image build succeeded: a generator failing after the hooks
+# ran leaves it as it was, with update-initramfs and with dracut; a build that succeeds updates it
+c_wf_failed_build_keeps_host_record() {
+	local gen
+	for gen in update-initramfs dracut; do
+		fx
+		wf_host
+		wf_boot
+		conf '[twin]' 'address = 01:00.0'
+		if [ "$gen" = dracut ]; then
+			rm "$T/bin/update-initramfs"
+			ln -s fake-generator "$T/bin/dracut"
+		fi
+		mkdir -p "$T/var/lib/early-vfio"
+		printf 'the record of the image built before\n' >"$T/var/lib/early-vfio/record"
+		FAKE_ENV+=(FAKE_GEN_FAIL_LATE=1)
+		ev apply
+		want_rc 1
+		[ "$(cat "$T/var/lib/early-vfio/record")" = 'the record of the image built before' ] ||
+			fail "$gen failed, and the host's record was changed"
+		unset 'FAKE_ENV[${#FAKE_ENV[@]}-1]'
+		ev apply
+		want_rc 0
+		grep -q '^selected	0000:01:00.0	' "$T/var/lib/early-vfio/record" ||
+			fail "$gen succeeded, and the host's record is not the new one"
+		[ -e "$T/var/lib/early-vfio/record.new" ] && fail "$gen: record.new left behind"
+	done
+	# update-initramfs run by hand (a kernel upgrade): its post-update.d hook promotes the copy
+	printf 'the record of the image built before\n' >"$T/var/lib/early-vfio/record"
+	rm "$T/bin/dracut"
+	ln -s fake-generator "$T/bin/update-initramfs"
+	env "${FAKE_ENV[@]}" FAKE_SYSROOT="$T" "$T/bin/update-initramfs" -u -k all 2>"$T/.err" ||
+		fail "update-initramfs failed: $(cat "$T/.err")"
+	grep -q '^selected	0000:01:00.0	' "$T/var/lib/early-vfio/record" ||
+		fail "update-initramfs alone: post-update.d did not update the host's record"
+	return 0
 }
 
 c_wf_apply_dracut() {
@@ -775,6 +826,7 @@ t "workflow: add: an NVMe serial with a blank, a comma or a leading '#' is not w
 t "workflow: remove DEVICE: [gpu] and [gpu-2] are two names, not a name and its substring" c_wf_remove_name_prefix
 t "workflow: concurrent adds: every section once, the admin's bytes intact, the config valid" c_wf_concurrent_adds
 t "workflow: apply -c FILE: the images get the file that was checked (EVFIO_CONF for the hooks), not /etc's" c_wf_apply_config_file
+t "workflow: apply: a build that fails leaves the host's record as it was (update-initramfs, dracut); one that succeeds updates it" c_wf_failed_build_keeps_host_record
 t "workflow: apply: --dry-run changes nothing; update-initramfs -u -k all, every image checked, proxmox-boot-tool refresh, the table" c_wf_apply
 t "workflow: apply: intel_iommu=on missing from GRUB or /etc/kernel/cmdline: says so with the exact line; exit 1" c_wf_apply_iommu_off_next_boot
 t "workflow: apply stops at a refused check (nothing rebuilt) and at a failing generator (no check, no refresh)" c_wf_apply_stops

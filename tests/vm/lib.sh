@@ -177,6 +177,7 @@ vm_install_project()
 		install -D -m 0755 "$EVFIO_VM_BINARY" "$tree/usr/sbin/early-vfio" &&
 			install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/hook" "$tree$d/hooks/early-vfio" &&
 			install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/init-top" "$tree$d/scripts/init-top/early-vfio" &&
+			install -D -m 0755 "$EVFIO_TOP/hooks/initramfs-tools/post-update" "$tree/etc/initramfs/post-update.d/early-vfio" &&
 			install -D -m 0644 "$EVFIO_TOP/hooks/early-vfio-build.sh" "$tree/usr/share/early-vfio/early-vfio-build.sh" &&
 			install -D -m 0755 -t "$tree/usr/lib/dracut/modules.d/90early-vfio" "$EVFIO_TOP"/hooks/dracut/90early-vfio/*.sh ||
 			vm_die "installing $EVFIO_VM_BINARY into $tree failed"
