@@ -113,6 +113,10 @@ DIR *evfio_sysfs_opendir(const struct evfio_sysfs *fs, const char *path);
 int evfio_sysfs_openat(const struct evfio_sysfs *fs, const char *path,
 		       int flags, unsigned int mode);
 FILE *evfio_sysfs_fopen(const struct evfio_sysfs *fs, const char *path);
+/* the first line of a file under the root, without its newline ("" when
+ * empty); false when it cannot be opened */
+bool evfio_sysfs_first_line(const struct evfio_sysfs *fs, const char *path, char *buf,
+			    size_t size);
 /* Replace a regular file (not in sysfs: /run) with text, atomically: a
  * temporary file renamed over it; its directory is made when missing. */
 int evfio_file_replace(const struct evfio_sysfs *fs, const char *dir,

@@ -424,21 +424,6 @@ static void grub_read(struct evfio_ctx *c, struct grub *g)
 	closedir(d);
 }
 
-static bool read_line(struct evfio_ctx *c, const char *path, char *buf, size_t size)
-{
-	FILE *f = evfio_sysfs_fopen(&c->fs, path);
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fgets(buf, (int)size, f) != NULL;
-	fclose(f);
-	if (!ok)
-		buf[0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
-}
-
 /* Words that turn the IOMMU (or early-vfio) off, on a line: one problem
  * each. */
 static int off_on(struct evfio_ctx *c, const char *what, const char *line)
@@ -465,7 +450,7 @@ static int iommu_step(struct evfio_ctx *c)
 	int problems = 0;
 
 	step(6, "the IOMMU, now and at the next boot");
-	read_line(c, "proc/cmdline", cur, sizeof(cur));
+	evfio_sysfs_first_line(&c->fs, "proc/cmdline", cur, sizeof(cur));
 	cur_on = has_word(cur, "intel_iommu=on");
 	/* VT-d on without intel_iommu=on: the kernel turns it on by itself */
 	by_default = now && !cur_on;
@@ -478,7 +463,7 @@ static int iommu_step(struct evfio_ctx *c)
 		return 1;
 	}
 	grub_read(c, &g);
-	has_kcmd = read_line(c, "etc/kernel/cmdline", kcmd, sizeof(kcmd));
+	has_kcmd = evfio_sysfs_first_line(&c->fs, "etc/kernel/cmdline", kcmd, sizeof(kcmd));
 	if (g.found)
 		problems += off_on(c, "/etc/default/grub", g.all);
 	if (has_kcmd)
@@ -622,7 +607,7 @@ static int loader_step(struct evfio_ctx *c, struct evfio_opts *o, bool *grub_cha
 	else if (l == EVFIO_LOADER_UNKNOWN && g.found)
 		l = EVFIO_LOADER_GRUB;
 	printf("  boot loader: %s\n", loader_name(l));
-	read_line(c, "proc/cmdline", cur, sizeof(cur));
+	evfio_sysfs_first_line(&c->fs, "proc/cmdline", cur, sizeof(cur));
 	/* the IOMMU words: Intel VT-d needs intel_iommu=on unless the kernel
 	 * turned it on by itself; AMD-Vi is on by default */
 	if (!vtd || (now && !has_word(cur, "intel_iommu=on")))
@@ -630,7 +615,7 @@ static int loader_step(struct evfio_ctx *c, struct evfio_opts *o, bool *grub_cha
 	if (l == EVFIO_LOADER_PBT_SDBOOT) {
 		char line[4200];
 
-		if (!read_line(c, "etc/kernel/cmdline", kcmd, sizeof(kcmd))) {
+		if (!evfio_sysfs_first_line(&c->fs, "etc/kernel/cmdline", kcmd, sizeof(kcmd))) {
 			printf("  no /etc/kernel/cmdline: proxmox-boot-tool uses this boot's "
 			       "command line; create it (with root=) and add intel_iommu=on\n");
 			return 0;

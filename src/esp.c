@@ -87,27 +87,12 @@ static void words_of(const char *line, char *buf, size_t size)
 		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "", w[i]);
 }
 
-static bool first_line(const struct evfio_sysfs *fs, const char *path, char *buf, size_t size)
-{
-	FILE *f = evfio_sysfs_fopen(fs, path);
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fgets(buf, (int)size, f) != NULL;
-	fclose(f);
-	if (!ok)
-		buf[0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
-}
-
 int evfio_cmdline_drift(struct evfio_ctx *c)
 {
 	char kcmd[4096], cur[4096], a[4096], b[4096];
 
-	if (!first_line(&c->fs, "etc/kernel/cmdline", kcmd, sizeof(kcmd)) ||
-	    !first_line(&c->fs, "proc/cmdline", cur, sizeof(cur)))
+	if (!evfio_sysfs_first_line(&c->fs, "etc/kernel/cmdline", kcmd, sizeof(kcmd)) ||
+	    !evfio_sysfs_first_line(&c->fs, "proc/cmdline", cur, sizeof(cur)))
 		return 0;
 	words_of(kcmd, a, sizeof(a));
 	words_of(cur, b, sizeof(b));

@@ -175,6 +175,22 @@ FILE *evfio_sysfs_fopen(const struct evfio_sysfs *fs, const char *path)
 	return f;
 }
 
+bool evfio_sysfs_first_line(const struct evfio_sysfs *fs, const char *path, char *buf,
+			    size_t size)
+{
+	FILE *f = evfio_sysfs_fopen(fs, path);
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, (int)size, f) != NULL;
+	fclose(f);
+	if (!ok)
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
 int evfio_file_replace(const struct evfio_sysfs *fs, const char *dir,
 		       const char *name, const char *text)
 {
